@@ -1,0 +1,78 @@
+"""Pure functions for the model's dynamics (testable alone; documented in docs/ODD.md)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def sigmoid(x):
+    """The logistic function."""
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def ces_exponent(resource_complementarity: float) -> float:
+    """CES exponent rho: 1 (perfect substitutes) falling to -4 (strong complements)."""
+    return 1.0 - 5.0 * resource_complementarity
+
+
+def power_mean(x: np.ndarray, rho: float) -> float:
+    """Equal-weight CES aggregate (power mean with exponent rho) of non-negative amounts.
+
+    rho = 1 is the arithmetic mean (kinds substitute); rho -> 0 the geometric mean;
+    rho < 0 is dominated by the scarcest kind (kinds complement). Never above the
+    arithmetic mean, equal to it when every kind is held equally.
+    """
+    # few kinds: plain Python is faster than numpy's per-call overhead here
+    values = [v if v > 1e-12 else 1e-12 for v in np.asarray(x, dtype=float).tolist()]
+    if abs(rho) < 1e-9:
+        return math.exp(math.fsum(math.log(v) for v in values) / len(values))
+    return (math.fsum(v**rho for v in values) / len(values)) ** (1.0 / rho)
+
+
+def interaction_quality(communication: float, leadership: float) -> float:
+    """Quality of an interaction at a meeting, 0-1: communication, helped by facilitation."""
+    return communication * (0.5 + 0.5 * leadership)
+
+
+def conflict_scale(power_asymmetry: float, decision_inclusiveness: float, leadership: float) -> float:
+    """Conflict per unit of power difference between two members who meet."""
+    return power_asymmetry * (1.0 - decision_inclusiveness) * (1.0 - leadership)
+
+
+def trust_after_meeting(w, gain, conflict, conflict_weight):
+    """Trust on ties used at a meeting: small wins close part of the gap, conflict erodes.
+
+    ``w + gain * (1 - w) - conflict_weight * conflict * w``, floored at 0 (it cannot
+    exceed 1 for w, gain in [0, 1]).
+    """
+    return np.maximum(gain + w * ((1.0 - gain) - conflict_weight * conflict), 0.0)
+
+
+def engagement_target(net_benefit, synergy: float, synergy_feedback: float, beta: float, net0: float):
+    """Engagement a member drifts towards: benefits net of drawbacks, plus synergy's energy."""
+    return sigmoid(beta * (net_benefit - net0) + synergy_feedback * synergy)
+
+
+def coverage(holders: np.ndarray, scale: float) -> np.ndarray:
+    """Saturating cover of a resource kind by (engagement-weighted) holders: 0 none, ->1 redundant."""
+    return 1.0 - np.exp(-holders / scale)
+
+
+def half_rise_month(series: np.ndarray, plateau_months: int = 12) -> float:
+    """First month a series has completed half of its rise from month 0 to its final plateau.
+
+    The plateau is the mean of the last ``plateau_months`` values. NaN when the
+    series does not rise.
+    """
+    series = np.asarray(series, dtype=float)
+    if series.size < 3:
+        return math.nan
+    start = series[0]
+    plateau = series[-min(plateau_months, series.size - 1):].mean()
+    rise = plateau - start
+    if rise <= 1e-6:
+        return math.nan
+    above = np.nonzero(series >= start + 0.5 * rise)[0]
+    return float(above[0]) if above.size else math.nan

@@ -1,0 +1,631 @@
+"""The partnership: a Mesa model whose whole-population updates run on numpy arrays.
+
+Read top to bottom, this file is the model's schedule (docs/ODD.md, "Process
+overview and scheduling"): ``__init__`` is the ODD Initialization element and
+``step`` runs one month.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import Any
+
+import mesa
+import networkx as nx
+import numpy as np
+
+from model import dynamics as dyn
+from model.agents import (
+    CONVENING,
+    DIMENSIONS,
+    DIVERSITY_ORDER,
+    KIND_TO_DIMENSION,
+    PATIENT_PARTNER,
+    RESOURCE_KINDS,
+    TYPE_DISTANCE,
+    TYPE_POWER,
+    TYPE_PROFILES,
+    TYPE_STAKE,
+    Stakeholder,
+)
+from model.outputs import OUTPUTS, summarise
+from model.parameters import STAKEHOLDER_TYPES, ParameterError, validate_parameters
+
+# ---- constants of the mechanics (rationale in docs/ODD.md, "Submodels")
+NEW_TIE_TRUST = 0.1  # trust on a tie that has just formed
+INITIAL_TRUST = (0.2, 0.5)  # range of trust on ties that exist at the start
+TIE_FLOOR = 0.02  # a tie whose trust falls below this is gone
+CONFLICT_WEIGHT = 2.0  # trust lost per unit of conflict at a meeting
+LEAD_CONTACT_DROP = 0.6  # at centralization 1, members meet each other 60% less than the lead
+TIE_FORMATION = (0.3, 0.5)  # chance a first contact becomes a tie: base + facilitation x leadership
+STRENGTH_SCALE = 2.0  # trust-weighted ties at which a member's resources reach 63% of the group
+COORDINATION_FLOOR = 0.4  # share of integrated capacity usable with no coordination at all
+REFERENCE_SEATS = 20  # the implementation task is sized for a table of this many reference endowments
+MOBILISATION_RATE = 0.5  # monthly rate (times adaptive capacity) of re-balancing towards scarce kinds
+BENEFIT_SCALE = 1.5  # trust-weighted complementarity at which resource benefits reach 63%
+GAIN_WEIGHTS = (0.35, 0.2, 0.3, 0.15)  # resources, influence, visible progress, stake
+TIME_COST = 0.25  # drawback of monthly meetings with no coordination support
+FRUSTRATION_WEIGHT = 2.0  # drawback per unit of conflict met at meetings
+ENGAGEMENT_BETA = 6.0  # sensitivity of engagement to net benefit
+ENGAGEMENT_NET0 = 0.1  # net benefit at which (without synergy) engagement settles at one half
+SYNERGY_ENERGY = 2.0  # logit shift of engagement per unit synergy at synergy_feedback = 1
+ENGAGEMENT_RATE = 0.3  # monthly adjustment of engagement towards its target
+NEW_MEMBER_ENGAGEMENT = 0.5
+ATTENDANCE = (0.1, 0.9)  # chance to attend a meeting: base + engagement x slope
+LOW_ENGAGEMENT = 0.35  # below this, members start to drift away
+DROPOUT = 0.15  # extra monthly leaving hazard at zero engagement
+REFILL_RATE = 0.35  # monthly chance an organisation names a new person to an empty seat, at best
+ORGANISATION_PATIENCE = 6  # months a seat stays empty before its organisation gives it up
+RECRUITMENT_RATE = 0.1  # monthly chance a given-up seat is taken by a new organisation, at best
+STRONG_SHARE = 0.2  # a member "holds" a kind when it is at least this share of their endowment
+COVER_SCALE = 1.5  # engaged holders of a kind at which its cover reaches 63%
+SYNERGY_SMOOTHING = 0.2  # monthly weight of the current manifestations in synergy
+IMPLEMENTATION_SPEED = 0.08  # monthly progress per unit of support and capacity
+UNSUSTAINED_DECAY = 0.02  # monthly loss of an implemented solution after dissolution
+SUPPLY_BASELINE = 0.45  # accessibility of local PHC before the partnership, each dimension
+ACCESS_IMPACT = 0.6  # share of the remaining accessibility gap a fully implemented solution closes
+SUPPORT_RECOVERY = 1 / 24  # monthly recovery of external support after a shock
+SHOCK_ORG_SHARE = 0.5  # share of organisations hit by a shock of severity 1
+DISSOLUTION_MONTHS = 6  # months below the floor that end a partnership
+DISSOLUTION_SEATS = 3
+DISSOLUTION_ENGAGEMENT = 0.15
+
+
+def _observed(model: PartnershipModel, name: str) -> float:
+    """DataCollector reporter: the value of an output this month."""
+    return model.observed[name]
+
+
+class SeriesCollector(mesa.DataCollector):
+    """Mesa's DataCollector, collecting the model's outputs without a deep copy per value.
+
+    The outputs are plain numbers, so Mesa's per-value deepcopy only costs time.
+    """
+
+    def collect(self, model: PartnershipModel) -> None:
+        """Append this month's outputs to ``model_vars``."""
+        observed = model.observed
+        for name, values in self.model_vars.items():
+            values.append(observed[name])
+
+
+class PartnershipModel(mesa.Model):
+    """A multi-stakeholder PHC partnership and the vulnerable population it serves.
+
+    All parameters are keyword arguments named in ``model.parameters.PARAMETERS``;
+    ``seed`` is the run's integer seed (drawn and recorded when omitted).
+    """
+
+    def __init__(self, seed: int | None = None, **parameters: Any):
+        if seed is None:
+            seed = int(np.random.SeedSequence().entropy % (2**63))
+        if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+            raise ParameterError("seed", seed, "a non-negative integer")
+        seed = int(seed)
+        super().__init__(seed=seed)
+        self.seed = seed
+        self.params = p = validate_parameters(parameters)
+        self.horizon = p["steps"]
+        streams = np.random.SeedSequence(seed).spawn(5)
+        self._rng_structure, self._rng_meetings, self._rng_turnover, rng_population, self._rng_shock = (
+            np.random.default_rng(s) for s in streams
+        )
+
+        # -- the table: seats in committees (one committee when seats <= committee_size)
+        n = p["seats"]
+        self.n_groups = G = math.ceil(n / p["committee_size"])
+        self.group_size = g = math.ceil(n / G)
+        S = G * g
+        seat_slot = (np.arange(n) % G) * g + np.arange(n) // G  # round-robin over committees
+        self._slot_of_seat = seat_slot
+        self._seat_of_slot = np.full(S, -1)
+        self._seat_of_slot[seat_slot] = np.arange(n)
+        self._valid = self._seat_of_slot >= 0
+        self._composition = self._composition_weights()
+        types = self._allocate_types(n)
+        self._type = np.zeros(S, dtype=np.int64)
+        self._type[seat_slot] = types
+        lead_candidates = np.nonzero(types == STAKEHOLDER_TYPES.index("academic"))[0]
+        self._lead_slot = int(seat_slot[lead_candidates[0] if lead_candidates.size else 0])
+
+        # -- organisations' resources (profile x level x individual variation)
+        levels = np.full(len(RESOURCE_KINDS), p["nonfinancial_resources"])
+        levels[0] = p["financial_resources"]
+        self._levels = levels
+        self._org_endowment = np.zeros((S, len(RESOURCE_KINDS)))
+        self._org_endowment[seat_slot] = self._draw_endowment(types)
+        self._endowment = self._org_endowment  # what the current holder can bring
+        self._reference_pool = self._org_endowment.sum(axis=0)
+        self._reference_capacity = max(self._reference_pool.mean(), 1e-12)
+        self._reference_convening = max(self._reference_pool[CONVENING], 1e-12)
+        self._task = REFERENCE_SEATS / len(RESOURCE_KINDS)
+        self._rho = dyn.ces_exponent(p["resource_complementarity"])
+
+        # -- people: one Stakeholder per occupied seat
+        self._org = self._valid.copy()  # the organisation still holds the seat
+        self._occupant = np.zeros(S, dtype=np.int64)  # unique_id of the holder; 0 = empty
+        self._occupied = np.zeros(S, dtype=bool)
+        self._agent_at: list[Stakeholder | None] = [None] * S
+        self._engagement = np.zeros(S)
+        self._vacant_months = np.zeros(S, dtype=np.int64)
+        self._member_trust = np.zeros(S)
+        self._net_benefit = np.zeros(S)
+        self._benefit_share = np.zeros(S)
+        self._conflict_exposure = np.zeros(S)
+        self.cumulative_members = 0
+        for slot in seat_slot:
+            self._seat_person(int(slot))
+        self._founders = set(self._occupant[seat_slot].tolist())
+
+        # -- the partnership network: trust on ties, one block per committee
+        self._W = np.zeros((G, g, g))
+        self._init_ties()
+        self._pair_arrays()
+
+        # -- partnership-level state
+        self.synergy = 0.0
+        self.implementation_by_dimension = np.zeros(len(DIMENSIONS))
+        self._mobilisation = np.zeros(len(RESOURCE_KINDS))
+        self._support_factor = 1.0
+        self._conflict = 0.0
+        self._attendance = 0.0
+        self._departures = 0
+        self._low_months = 0
+        self.dissolved = False
+        self.dissolved_month: int | None = None
+        self.events: list[tuple[int, str]] = []
+
+        # -- the vulnerable population: abilities (5 x people), fixed over the run
+        self._init_population(rng_population)
+        self.supply = np.full(len(DIMENSIONS), SUPPLY_BASELINE)
+
+        # -- observation
+        self.observed: dict[str, float] = {}
+        self._series = np.zeros((self.horizon + 1, len(OUTPUTS)))
+        self._manifest()
+        self.synergy = self._raw_synergy  # synergy starts where its manifestations stand
+        self._observe()
+        self.datacollector = SeriesCollector(
+            model_reporters={name: functools.partial(_observed, name=name) for name in OUTPUTS}
+        )
+        self.datacollector.collect(self)
+
+    # ------------------------------------------------------------------ set-up
+    def _composition_weights(self) -> np.ndarray:
+        comp = self.params["composition"]
+        weights = np.zeros(len(STAKEHOLDER_TYPES))
+        if comp is not None:
+            for name, w in comp.items():
+                weights[STAKEHOLDER_TYPES.index(name)] = w
+        else:
+            m = 1 + round(5 * self.params["type_diversity"])
+            for name in DIVERSITY_ORDER[:m]:
+                weights[STAKEHOLDER_TYPES.index(name)] = 1.0
+        return weights / weights.sum()
+
+    def _allocate_types(self, n: int) -> np.ndarray:
+        """Seats by type in proportion to the composition (largest remainder), shuffled."""
+        quota = self._composition * n
+        counts = np.floor(quota).astype(int)
+        order = np.argsort(-(quota - counts), kind="stable")
+        counts[order[: n - counts.sum()]] += 1
+        types = np.repeat(np.arange(len(STAKEHOLDER_TYPES)), counts)
+        return self._rng_structure.permutation(types)
+
+    def _draw_endowment(self, types: np.ndarray) -> np.ndarray:
+        noise = self._rng_structure.lognormal(0.0, 0.2, size=(types.size, len(RESOURCE_KINDS)))
+        return TYPE_PROFILES[types] * self._levels * noise
+
+    def _init_ties(self) -> None:
+        """Initial working relationships, denser around the lead when centralised."""
+        p = self.params
+        G, g = self.n_groups, self.group_size
+        valid = self._valid.reshape(G, g)
+        both = valid[:, :, None] & valid[:, None, :] & ~np.eye(g, dtype=bool)
+        lead = self._lead_pairs()
+        d, c = p["initial_tie_density"], p["centralization"]
+        prob = np.where(lead, d + c * (1 - d), d * (1 - c * LEAD_CONTACT_DROP))
+        u = self._rng_structure.random((G, g, g))
+        u = np.triu(u, 1)
+        u = u + u.transpose(0, 2, 1)
+        tie = both & (u < prob)
+        trust = self._rng_structure.uniform(*INITIAL_TRUST, size=(G, g, g))
+        trust = np.triu(trust, 1)
+        trust = trust + trust.transpose(0, 2, 1)
+        self._W = np.where(tie, trust, 0.0)
+
+    def _lead_pairs(self) -> np.ndarray:
+        G, g = self.n_groups, self.group_size
+        lead = np.zeros((G, g, g), dtype=bool)
+        lg, ls = divmod(self._lead_slot, g)
+        lead[lg, ls, :] = True
+        lead[lg, :, ls] = True
+        return lead
+
+    def _pair_arrays(self) -> None:
+        """Per-pair constants that depend on the seats' types (recomputed when a type changes)."""
+        p = self.params
+        G, g = self.n_groups, self.group_size
+        t = self._type.reshape(G, g)
+        self._pair_distance = TYPE_DISTANCE[t[:, :, None], t[:, None, :]]
+        power = TYPE_POWER[t]
+        scale = dyn.conflict_scale(p["power_asymmetry"], p["decision_inclusiveness"], p["leadership"])
+        self._pair_conflict = scale * np.abs(power[:, :, None] - power[:, None, :])
+        off = ~np.eye(g, dtype=bool)
+        self._upper = np.triu(np.ones((g, g)), 1)
+        p_contact = np.where(self._lead_pairs(), 1.0, 1.0 - LEAD_CONTACT_DROP * p["centralization"])
+        self._p_contact = p_contact * off
+        self._power = TYPE_POWER[self._type]
+        self._stake = TYPE_STAKE[self._type]
+        self._is_patient = self._type == PATIENT_PARTNER
+        self._refill_factor = np.where(self._is_patient, p["patient_partner_support"], 1.0)
+        self._p_form = TIE_FORMATION[0] + TIE_FORMATION[1] * p["leadership"]
+        self._meeting_gain = p["trust_gain"] * dyn.interaction_quality(p["communication"], p["leadership"])
+        di = p["decision_inclusiveness"]
+        self._gain_base = GAIN_WEIGHTS[1] * (di + (1.0 - di) * self._power) + GAIN_WEIGHTS[3] * self._stake
+        self._time_cost = (
+            TIME_COST
+            * p["meeting_interval"] ** -0.5
+            * (1.0 - 0.7 * p["coordination"])
+            * (1.0 + (1.0 - p["patient_partner_support"]) * self._is_patient)
+        )
+        profile = self._org_endowment / np.maximum(self._org_endowment.sum(axis=1, keepdims=True), 1e-12)
+        self._holds = (profile >= STRONG_SHARE).astype(float)
+
+    def _init_population(self, rng: np.random.Generator) -> None:
+        """Abilities to perceive, seek, reach, pay and engage: a shared factor plus noise."""
+        p = self.params
+        n = p["population_size"]
+        general = rng.standard_normal(n)
+        specific = rng.standard_normal((len(DIMENSIONS), n)) * 0.6
+        shift = 1.5 * (0.5 - p["population_vulnerability"])
+        ability = dyn.sigmoid(1.2 * (general + specific) + shift)
+        # people ordered from least to most able: the least-able fifth comes first
+        order = np.argsort(ability.mean(axis=0), kind="stable")
+        self._ability = np.ascontiguousarray(ability[:, order], dtype=np.float32)
+        self._n_people = n
+        self._n_low = max(1, n // 5)
+        # per-dimension sorted abilities, offset by 2 per dimension so one searchsorted serves all five
+        self._offsets = 2.0 * np.arange(len(DIMENSIONS))
+        self._sorted_abilities = (np.sort(self._ability, axis=1) + self._offsets[:, None]).ravel()
+
+    def _seat_person(self, slot: int) -> Stakeholder:
+        """A new person takes the seat: no trust history, middling engagement."""
+        agent = Stakeholder(self, seat=int(self._seat_of_slot[slot]), slot=slot, kind=int(self._type[slot]))
+        self._agent_at[slot] = agent
+        self._occupant[slot] = agent.unique_id
+        self._occupied[slot] = True
+        self._engagement[slot] = NEW_MEMBER_ENGAGEMENT
+        self._vacant_months[slot] = 0
+        self.cumulative_members += 1
+        return agent
+
+    # ------------------------------------------------------------------ the month
+    def step(self) -> None:
+        """One month: shock, meeting or drift, members' choices, turnover, implementation, access."""
+        p = self.params
+        month = self.steps
+        self._departures = 0
+        if p["shock_month"] and month == p["shock_month"]:
+            self.apply_shock(p["shock_severity"])
+        self._support_factor += (1.0 - self._support_factor) * SUPPORT_RECOVERY
+        if not self.dissolved:
+            if (month - 1) % p["meeting_interval"] == 0:
+                self._meet()
+            else:
+                self._attendance = 0.0
+                self._W *= 1.0 - p["trust_decay"]
+                self._W[self._W < TIE_FLOOR] = 0.0
+            self._members_update()
+            self._turnover()
+            self._check_dissolution()
+        else:
+            self._members_update()
+        self._implement()
+        self.supply += (self._supply_target() - self.supply) / p["access_lag"]
+        self._observe()
+        self.datacollector.collect(self)
+        if month >= self.horizon:
+            self.running = False
+
+    def _meet(self) -> None:
+        """A meeting: attendance, contacts, trust built or eroded, new ties, conflict."""
+        p = self.params
+        G, g = self.n_groups, self.group_size
+        rng = self._rng_meetings
+        occupied = self._occupied
+        attend = occupied & (rng.random(occupied.size) < ATTENDANCE[0] + ATTENDANCE[1] * self._engagement)
+        n_occ = np.count_nonzero(occupied)
+        self._attendance = np.count_nonzero(attend) / n_occ if n_occ else 0.0
+        a = attend.reshape(G, g)
+        u = rng.random((G, g, g)) * self._upper
+        u += u.transpose(0, 2, 1)  # one symmetric draw per pair
+        contact = (a[:, :, None] & a[:, None, :]) & (u < self._p_contact)
+        W = self._W
+        tied = W > 0.0
+        used = contact & tied
+        # a first contact becomes a tie with probability p_form (u is uniform below p_contact)
+        formed = (contact ^ used) & (u < self._p_contact * self._p_form)
+        gain = self._meeting_gain * (1.0 + p["synergy_feedback"] * self.synergy)
+        met = dyn.trust_after_meeting(W, gain, self._pair_conflict, CONFLICT_WEIGHT)
+        W = np.where(used, met, W * (1.0 - p["trust_decay"])) + NEW_TIE_TRUST * formed
+        W *= W >= TIE_FLOOR
+        self._W = W
+        n_contacts = contact.sum(axis=2).reshape(-1)
+        exposure = (self._pair_conflict * contact).sum(axis=2).reshape(-1)
+        self._conflict_exposure = exposure / np.maximum(n_contacts, 1)
+        total = np.add.reduce(n_contacts)
+        self._conflict = float(np.add.reduce(exposure)) / total if total else 0.0
+
+    def _members_update(self) -> None:
+        """Trust held, contributions and their integration, benefits, engagement, synergy."""
+        p = self.params
+        W = self._W
+        occupied = self._occupied
+        n_occ = np.count_nonzero(occupied)
+        strength = W.sum(axis=2).reshape(-1)
+        degree = (W > 0.0).sum(axis=2).reshape(-1)
+        trust = strength / np.maximum(degree, 1)
+        self._member_trust = trust
+        reach = 1.0 - np.exp(-strength / STRENGTH_SCALE)
+        e = self._engagement  # zero on empty seats
+
+        # contribution and integration with complementarity
+        willing = np.minimum(1.0, (e * trust)[:, None] * (1.0 + self._mobilisation))
+        reaching = (reach[:, None] * self._endowment * willing).sum(axis=0)
+        self._pool = reaching
+        capacity = dyn.power_mean(reaching, self._rho)
+        self._usable = capacity * (COORDINATION_FLOOR + (1 - COORDINATION_FLOOR) * p["coordination"])
+        integration = min(1.0, self._usable / self._reference_capacity)
+        self._convening = min(1.0, reaching[CONVENING] / self._reference_convening)
+
+        # adaptive capacity: engaged holders of each kind, and re-balancing towards scarce kinds
+        holders = e @ self._holds
+        adaptive = float(np.add.reduce(1.0 - np.exp(-holders / COVER_SCALE))) / holders.size
+        mean_pool = float(np.add.reduce(reaching)) / reaching.size
+        if mean_pool > 0:
+            scarcity = np.maximum(0.0, 1.0 - reaching / mean_pool)
+            self._mobilisation += MOBILISATION_RATE * adaptive * (scarcity - self._mobilisation)
+
+        # perceived benefits and drawbacks of taking part
+        complement = (W * self._pair_distance).sum(axis=2).reshape(-1)
+        progress = float(np.add.reduce(self.implementation_by_dimension)) / len(DIMENSIONS)
+        gains = self._gain_base + GAIN_WEIGHTS[0] * (1.0 - np.exp(-complement / BENEFIT_SCALE)) + GAIN_WEIGHTS[2] * progress
+        costs = self._time_cost + FRUSTRATION_WEIGHT * self._conflict_exposure
+        self._net_benefit = (gains - costs) * occupied
+        self._benefit_share = gains / (gains + costs) * occupied
+
+        # the four manifestations, and synergy as a state that builds up
+        if n_occ:
+            mean_trust = float(np.add.reduce(trust * occupied)) / n_occ
+            benefit = float(np.add.reduce(self._benefit_share)) / n_occ
+        else:
+            mean_trust = benefit = 0.0
+        atmosphere = max(0.0, mean_trust - self._conflict)
+        self._manifestations = (integration, atmosphere, benefit, adaptive)
+        self._mean_trust = mean_trust
+        self._raw_synergy = 0.25 * (integration + atmosphere + benefit + adaptive)
+        self.synergy += SYNERGY_SMOOTHING * (self._raw_synergy - self.synergy)
+
+        # engagement follows net benefit, fuelled by synergy
+        target = dyn.engagement_target(
+            self._net_benefit, self.synergy, SYNERGY_ENERGY * p["synergy_feedback"], ENGAGEMENT_BETA, ENGAGEMENT_NET0
+        )
+        self._engagement = (self._engagement + ENGAGEMENT_RATE * (target - self._engagement)) * occupied
+
+    def _turnover(self) -> None:
+        """Departures, seats refilled by the same organisation, seats given up, new organisations."""
+        p = self.params
+        draws = self._rng_turnover.random((3, self._occupied.size))
+        e = self._engagement
+        hazard = p["individual_turnover"] + DROPOUT * np.maximum(0.0, 1.0 - e / LOW_ENGAGEMENT)
+        leave = self._occupied & (draws[0] < hazard)
+        if leave.any():
+            for slot in np.nonzero(leave)[0]:
+                self._depart(int(slot))
+
+        vacant = self._org & ~self._occupied
+        if vacant.any():
+            self._vacant_months += vacant
+            refill = REFILL_RATE * (0.5 + 0.5 * self._convening) * (0.5 + 0.5 * self.synergy)
+            refill = refill * self._refill_factor
+            for slot in np.nonzero(vacant & (draws[1] < refill))[0]:
+                self._seat_person(int(slot))
+            given_up = vacant & ~self._occupied & (self._vacant_months > ORGANISATION_PATIENCE)
+            self._org &= ~given_up
+
+        closed = self._valid & ~self._org
+        if closed.any():
+            recruit = closed & (draws[2] < RECRUITMENT_RATE * self._convening * self.synergy)
+            if recruit.any():
+                self._recruit(np.nonzero(recruit)[0])
+
+    def _depart(self, slot: int) -> None:
+        """The person in the seat leaves; their ties go with them."""
+        agent = self._agent_at[slot]
+        if agent is not None:
+            agent.remove()
+        self._agent_at[slot] = None
+        self._occupant[slot] = 0
+        self._occupied[slot] = False
+        self._engagement[slot] = 0.0
+        self._vacant_months[slot] = 0
+        g = self.group_size
+        grp, pos = divmod(slot, g)
+        self._W[grp, pos, :] = 0.0
+        self._W[grp, :, pos] = 0.0
+        self._departures += 1
+
+    def _recruit(self, slots: np.ndarray, kinds: np.ndarray | None = None) -> None:
+        """New organisations take given-up seats; their type follows the intended composition."""
+        rng = self._rng_turnover
+        if kinds is None:
+            weights = self._composition.copy()
+            weights[PATIENT_PARTNER] *= self.params["patient_partner_support"]
+            if weights.sum() <= 0:
+                return
+            kinds = rng.choice(len(STAKEHOLDER_TYPES), size=slots.size, p=weights / weights.sum())
+        self._type[slots] = kinds
+        self._org_endowment[slots] = self._draw_endowment(kinds)
+        self._org[slots] = True
+        self._pair_arrays()
+        for slot in slots:
+            self._seat_person(int(slot))
+
+    def _check_dissolution(self) -> None:
+        """The partnership ends after months with too few members or too little engagement."""
+        occupied = self._occupied
+        n_occ = np.count_nonzero(occupied)
+        low = n_occ < DISSOLUTION_SEATS or float(np.add.reduce(self._engagement)) / n_occ < DISSOLUTION_ENGAGEMENT
+        self._low_months = self._low_months + 1 if low else 0
+        if self._low_months >= DISSOLUTION_MONTHS:
+            self.dissolved = True
+            self.dissolved_month = self.steps
+            self.events.append((self.steps, "dissolved"))
+            for slot in np.nonzero(occupied)[0]:
+                self._depart(int(slot))
+            self._org[:] = False
+
+    def _implement(self) -> None:
+        """Usable capacity, scaled by external support, advances the solution where resources point."""
+        I = self.implementation_by_dimension
+        if self.dissolved:
+            I *= 1.0 - UNSUSTAINED_DECAY
+            return
+        support = self.params["external_support"] * self._support_factor
+        capacity = 1.0 - math.exp(-self._usable / self._task)
+        aimed = self._pool @ KIND_TO_DIMENSION
+        total = aimed.sum()
+        share = aimed / total if total > 0 else np.full(len(DIMENSIONS), 1 / len(DIMENSIONS))
+        I += IMPLEMENTATION_SPEED * support * capacity * len(DIMENSIONS) * share * (1.0 - I)
+        np.clip(I, 0.0, 1.0, out=I)
+
+    def _supply_target(self) -> np.ndarray:
+        return SUPPLY_BASELINE + (1.0 - SUPPLY_BASELINE) * ACCESS_IMPACT * self.implementation_by_dimension
+
+    # ------------------------------------------------------------------ interventions
+    def apply_shock(self, severity: float) -> None:
+        """A system shock: external support falls; a few organisations (system ones first) lose resources."""
+        severity = float(severity)
+        if not 0.0 <= severity <= 1.0:
+            raise ParameterError("shock_severity", severity, "a number in [0, 1]")
+        self._support_factor *= 1.0 - severity
+        rng = self._rng_shock
+        present = np.nonzero(self._org)[0]
+        if present.size and severity > 0:
+            system = np.isin(self._type[present], [0, 3])  # decision makers, administrators
+            weights = np.where(system, 3.0, 1.0)
+            n_hit = min(present.size, max(1, round(SHOCK_ORG_SHARE * severity * present.size)))
+            hit = rng.choice(present, size=n_hit, replace=False, p=weights / weights.sum())
+            self._org_endowment[hit] *= 1.0 - severity
+            leave = hit[(self._occupant[hit] > 0) & (rng.random(hit.size) < 0.5 * severity)]
+            for slot in leave:
+                self._depart(int(slot))
+        self.events.append((self.steps, f"shock {severity:g}"))
+
+    # ------------------------------------------------------------------ observation
+    def _manifest(self) -> None:
+        self._members_update_without_feedback()
+
+    def _members_update_without_feedback(self) -> None:
+        """Compute the month-0 manifestations without moving engagement or mobilisation."""
+        saved = (self._engagement.copy(), self._mobilisation.copy(), self.synergy)
+        self._members_update()
+        self._engagement, self._mobilisation, self.synergy = saved
+
+    def _access(self) -> tuple[np.ndarray, float, float, float]:
+        """Share passing each dimension; access overall, of the least-able fifth and of the rest.
+
+        A person passes a dimension when supply plus their matching ability reaches 1.
+        """
+        cut = 1.0 - self.supply
+        per_dimension = self._n_people - np.searchsorted(self._sorted_abilities, cut + self._offsets)
+        ok = (self._ability - cut.astype(np.float32)[:, None]).min(axis=0) >= 0.0
+        low = np.count_nonzero(ok[: self._n_low])
+        rest = np.count_nonzero(ok[self._n_low :])
+        n = self._n_people
+        return per_dimension / n, (low + rest) / n, low / self._n_low, rest / (n - self._n_low)
+
+    def _observe(self) -> None:
+        """Record this month's outputs (the per-step series and the DataCollector read them)."""
+        occupied = self._occupied
+        n_occ = np.count_nonzero(occupied)
+        integration, atmosphere, benefit, adaptive = self._manifestations
+        per_dimension, access, access_low, access_rest = self._access()
+        row = (
+            self.steps,
+            self.synergy,
+            1.0 + 4.0 * self.synergy,
+            integration,
+            atmosphere,
+            benefit,
+            adaptive,
+            self._mean_trust,
+            self._conflict,
+            float(np.add.reduce(self._engagement)) / n_occ if n_occ else 0.0,
+            self._attendance,
+            n_occ,
+            self.cumulative_members,
+            self._departures,
+            float(np.add.reduce(self.implementation_by_dimension)) / len(DIMENSIONS),
+            access,
+            *per_dimension.tolist(),
+            access_rest - access_low,
+        )
+        self.observed = dict(zip(OUTPUTS, row, strict=True))
+        if self.steps <= self.horizon:
+            self._series[self.steps] = row
+
+    def series(self) -> dict[str, np.ndarray]:
+        """The per-step outputs so far, as arrays (month 0 to the current month)."""
+        upto = min(self.steps, self.horizon) + 1
+        return {name: self._series[:upto, i].copy() for i, name in enumerate(OUTPUTS)}
+
+    def summary(self) -> dict[str, Any]:
+        """The run summary: outcomes, the seed and every parameter value."""
+        retained = sum(1 for uid in self._founders if uid in set(self._occupant.tolist()))
+        out = summarise(self.series(), retention=retained / max(1, len(self._founders)), dissolved=self.dissolved)
+        out["seed"] = self.seed
+        out.update(self.params)
+        return out
+
+    def run(self, steps: int | None = None) -> dict[str, Any]:
+        """Run to the horizon (or ``steps`` more months, at most to the horizon) and return the summary."""
+        end = self.horizon if steps is None else min(self.horizon, self.steps + int(steps))
+        while self.steps < end:
+            self.step()
+        return self.summary()
+
+    # ------------------------------------------------------------------ views
+    @property
+    def stakeholders(self) -> list[Stakeholder]:
+        """The people holding seats now, by seat."""
+        return [a for a in (self._agent_at[s] for s in self._slot_of_seat) if a is not None]
+
+    def seat_state(self, seat: int) -> str:
+        """'occupied', 'vacant' (the organisation will name someone) or 'closed'."""
+        slot = self._slot_of_seat[seat]
+        if self._occupant[slot] > 0:
+            return "occupied"
+        return "vacant" if self._org[slot] else "closed"
+
+    def network(self) -> nx.Graph:
+        """The partnership network: nodes are seats 0..seats-1, edges carry trust as 'weight'."""
+        graph = nx.Graph()
+        for seat, slot in enumerate(self._slot_of_seat):
+            agent = self._agent_at[slot]
+            graph.add_node(
+                seat,
+                state=self.seat_state(seat),
+                stakeholder_type=STAKEHOLDER_TYPES[self._type[slot]],
+                engagement=float(self._engagement[slot]),
+                agent=agent,
+            )
+        grp, i, j = np.nonzero(np.triu(self._W, 1))
+        g = self.group_size
+        seats_i = self._seat_of_slot[grp * g + i]
+        seats_j = self._seat_of_slot[grp * g + j]
+        weights = self._W[grp, i, j]
+        graph.add_weighted_edges_from(zip(seats_i.tolist(), seats_j.tolist(), weights.tolist(), strict=True))
+        return graph

@@ -1,0 +1,82 @@
+"""What a run reports: per-step outputs and the run summary (names, meanings, computation)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from model.dynamics import half_rise_month
+
+# Per-step outputs: name -> meaning (the DataCollector columns and `run --out` columns).
+OUTPUT_MEANINGS: dict[str, str] = {
+    "step": "month (0 = start)",
+    "synergy": "partnership synergy, 0-1 (smoothed mean of the four manifestations)",
+    "synergy_psat": "synergy on the 1-5 scale of the Partnership Self-Assessment Tool (1 + 4 x synergy)",
+    "resource_integration": "manifestation (a): usable combined capacity as a share of the table's resources, 0-1",
+    "atmosphere": "manifestation (b): mean trust held by members minus recent conflict, 0-1",
+    "stakeholder_benefit": "manifestation (c): benefits as a share of benefits plus drawbacks, mean over members, 0-1",
+    "adaptive_capacity": "manifestation (d): engaged, redundant cover of the resource kinds, 0-1",
+    "mean_trust": "mean trust members hold in their ties, 0-1",
+    "conflict": "mean conflict per contact at the last meeting, 0-1",
+    "engagement": "mean engagement of members, 0-1",
+    "attendance": "share of members at this month's meeting (0 when none was held)",
+    "active_seats": "seats held by a person",
+    "cumulative_members": "distinct people who have held a seat since the start",
+    "departures": "people who left this month",
+    "implementation": "implementation of the organisational solution, mean over dimensions, 0-1",
+    "access": "share of the cohort whose need for care can be fulfilled (all five dimensions passed)",
+    "access_approachability": "share passing approachability (ability to perceive)",
+    "access_acceptability": "share passing acceptability (ability to seek)",
+    "access_availability": "share passing availability and accommodation (ability to reach)",
+    "access_affordability": "share passing affordability (ability to pay)",
+    "access_appropriateness": "share passing appropriateness (ability to engage)",
+    "equity_gap": "access of the four more able fifths minus access of the least-able fifth",
+}
+OUTPUTS: tuple[str, ...] = tuple(OUTPUT_MEANINGS)
+
+# Run summary: name -> meaning (the `--summary` JSON, one row per run in sweeps).
+SUMMARY_MEANINGS: dict[str, str] = {
+    "final_access": "access at the horizon",
+    "access_gain": "access at the horizon minus access at month 0",
+    "mean_synergy": "mean synergy over months 1..horizon",
+    "final_synergy": "synergy at the horizon",
+    "months_to_synergy": "month synergy completed half its rise to its final plateau (null if it did not rise)",
+    "months_to_access": "month access completed half its rise to its final plateau (null if it did not rise)",
+    "synergy_access_lag": "months_to_access minus months_to_synergy (null if either is undefined)",
+    "retention": "share of founding members still in their seats at the horizon",
+    "final_seats": "active seats at the horizon",
+    "cumulative_members": "distinct people who held a seat over the run",
+    "total_departures": "people who left over the run",
+    "mean_engagement": "mean engagement over months 1..horizon",
+    "final_implementation": "implementation at the horizon",
+    "sustained": "true when the partnership had not dissolved by the horizon",
+    "final_equity_gap": "equity gap at the horizon",
+}
+SUMMARY_OUTPUTS: tuple[str, ...] = tuple(SUMMARY_MEANINGS)
+
+
+def summarise(series: dict[str, np.ndarray], retention: float, dissolved: bool) -> dict[str, Any]:
+    """Run-level outcomes from the per-step series."""
+    synergy, access = series["synergy"], series["access"]
+    to_synergy = half_rise_month(synergy)
+    to_access = half_rise_month(access)
+    lag = to_access - to_synergy
+    return {
+        "final_access": float(access[-1]),
+        "access_gain": float(access[-1] - access[0]),
+        "mean_synergy": float(synergy[1:].mean()) if synergy.size > 1 else float(synergy[0]),
+        "final_synergy": float(synergy[-1]),
+        "months_to_synergy": to_synergy,
+        "months_to_access": to_access,
+        "synergy_access_lag": lag if not math.isnan(lag) else math.nan,
+        "retention": float(retention),
+        "final_seats": int(series["active_seats"][-1]),
+        "cumulative_members": int(series["cumulative_members"][-1]),
+        "total_departures": int(series["departures"][1:].sum()),
+        "mean_engagement": float(series["engagement"][1:].mean()) if synergy.size > 1 else float(series["engagement"][0]),
+        "final_implementation": float(series["implementation"][-1]),
+        "sustained": not dissolved,
+        "final_equity_gap": float(series["equity_gap"][-1]),
+    }
