@@ -42,9 +42,9 @@ TIE_FORMATION = (0.3, 0.5)  # chance a first contact becomes a tie: base + facil
 STRENGTH_SCALE = 2.0  # trust-weighted ties at which a member's resources reach 63% of the group
 COORDINATION_FLOOR = 0.4  # share of integrated capacity usable with no coordination at all
 REFERENCE_SEATS = 20  # the implementation task is sized for a table of this many reference endowments
-MOBILISATION_RATE = 0.5  # monthly rate (times adaptive capacity) of re-balancing towards scarce kinds
+MOBILISATION_RATE = 0.15  # monthly rate (times adaptive capacity) of re-balancing towards scarce kinds
 BENEFIT_SCALE = 1.5  # trust-weighted complementarity at which resource benefits reach 63%
-GAIN_WEIGHTS = (0.35, 0.2, 0.3, 0.15)  # resources, influence, visible progress, stake
+GAIN_WEIGHTS = (0.3, 0.15, 0.25, 0.1, 0.2)  # resources, influence, visible progress, stake, mandate
 TIME_COST = 0.25  # drawback of monthly meetings with no coordination support
 FRUSTRATION_WEIGHT = 2.0  # drawback per unit of conflict met at meetings
 ENGAGEMENT_BETA = 6.0  # sensitivity of engagement to net benefit
@@ -53,8 +53,7 @@ SYNERGY_ENERGY = 2.0  # logit shift of engagement per unit synergy at synergy_fe
 ENGAGEMENT_RATE = 0.3  # monthly adjustment of engagement towards its target
 NEW_MEMBER_ENGAGEMENT = 0.5
 ATTENDANCE = (0.1, 0.9)  # chance to attend a meeting: base + engagement x slope
-LOW_ENGAGEMENT = 0.35  # below this, members start to drift away
-DROPOUT = 0.15  # extra monthly leaving hazard at zero engagement
+DROPOUT = 0.1  # extra monthly leaving hazard at zero engagement (falls with (1 - engagement)^2)
 REFILL_RATE = 0.35  # monthly chance an organisation names a new person to an empty seat, at best
 ORGANISATION_PATIENCE = 6  # months a seat stays empty before its organisation gives it up
 RECRUITMENT_RATE = 0.1  # monthly chance a given-up seat is taken by a new organisation, at best
@@ -65,8 +64,11 @@ IMPLEMENTATION_SPEED = 0.08  # monthly progress per unit of support and capacity
 UNSUSTAINED_DECAY = 0.02  # monthly loss of an implemented solution after dissolution
 SUPPLY_BASELINE = 0.45  # accessibility of local PHC before the partnership, each dimension
 ACCESS_IMPACT = 0.6  # share of the remaining accessibility gap a fully implemented solution closes
-SUPPORT_RECOVERY = 1 / 24  # monthly recovery of external support after a shock
-SHOCK_ORG_SHARE = 0.5  # share of organisations hit by a shock of severity 1
+SUPPORT_RECOVERY = 0.15  # monthly recovery of lost external support, times adaptive capacity
+RESOURCE_RECOVERY = 1 / 12  # monthly recovery of an organisation's resources after a shock
+SHOCK_ORG_SHARE = 1.0  # share of organisations hit by a shock of severity 1
+SHOCK_DEPARTURE = 0.2  # chance, per unit severity, that the person of a hit organisation is reassigned
+SHOCKED_KINDS = [RESOURCE_KINDS.index(k) for k in ("financial", "in_kind", "convening")]  # funding, staff, mandate
 DISSOLUTION_MONTHS = 6  # months below the floor that end a partnership
 DISSOLUTION_SEATS = 3
 DISSOLUTION_ENGAGEMENT = 0.15
@@ -135,7 +137,8 @@ class PartnershipModel(mesa.Model):
         self._levels = levels
         self._org_endowment = np.zeros((S, len(RESOURCE_KINDS)))
         self._org_endowment[seat_slot] = self._draw_endowment(types)
-        self._endowment = self._org_endowment  # what the current holder can bring
+        self._endowment = self._org_endowment  # what the current holder can bring (lowered by shocks)
+        self._full_endowment = self._org_endowment.copy()  # what the organisation holds in normal times
         self._reference_pool = self._org_endowment.sum(axis=0)
         self._reference_capacity = max(self._reference_pool.mean(), 1e-12)
         self._reference_convening = max(self._reference_pool[CONVENING], 1e-12)
@@ -168,6 +171,7 @@ class PartnershipModel(mesa.Model):
         self.implementation_by_dimension = np.zeros(len(DIMENSIONS))
         self._mobilisation = np.zeros(len(RESOURCE_KINDS))
         self._support_factor = 1.0
+        self._shocked = False
         self._conflict = 0.0
         self._attendance = 0.0
         self._departures = 0
@@ -309,7 +313,10 @@ class PartnershipModel(mesa.Model):
         self._departures = 0
         if p["shock_month"] and month == p["shock_month"]:
             self.apply_shock(p["shock_severity"])
-        self._support_factor += (1.0 - self._support_factor) * SUPPORT_RECOVERY
+        # a partnership that adapts to the new context regains policy alignment and mandates
+        self._support_factor += (1.0 - self._support_factor) * SUPPORT_RECOVERY * self._manifestations[3]
+        if self._shocked:
+            self._org_endowment += (self._full_endowment - self._org_endowment) * RESOURCE_RECOVERY
         if not self.dissolved:
             if (month - 1) % p["meeting_interval"] == 0:
                 self._meet()
@@ -391,7 +398,12 @@ class PartnershipModel(mesa.Model):
         # perceived benefits and drawbacks of taking part
         complement = (W * self._pair_distance).sum(axis=2).reshape(-1)
         progress = float(np.add.reduce(self.implementation_by_dimension)) / len(DIMENSIONS)
-        gains = self._gain_base + GAIN_WEIGHTS[0] * (1.0 - np.exp(-complement / BENEFIT_SCALE)) + GAIN_WEIGHTS[2] * progress
+        mandate = p["external_support"] * self._support_factor
+        gains = (
+            self._gain_base
+            + GAIN_WEIGHTS[0] * (1.0 - np.exp(-complement / BENEFIT_SCALE))
+            + (GAIN_WEIGHTS[2] * progress + GAIN_WEIGHTS[4] * mandate)
+        )
         costs = self._time_cost + FRUSTRATION_WEIGHT * self._conflict_exposure
         self._net_benefit = (gains - costs) * occupied
         self._benefit_share = gains / (gains + costs) * occupied
@@ -419,7 +431,7 @@ class PartnershipModel(mesa.Model):
         p = self.params
         draws = self._rng_turnover.random((3, self._occupied.size))
         e = self._engagement
-        hazard = p["individual_turnover"] + DROPOUT * np.maximum(0.0, 1.0 - e / LOW_ENGAGEMENT)
+        hazard = p["individual_turnover"] + DROPOUT * (1.0 - e) ** 2
         leave = self._occupied & (draws[0] < hazard)
         if leave.any():
             for slot in np.nonzero(leave)[0]:
@@ -468,6 +480,7 @@ class PartnershipModel(mesa.Model):
             kinds = rng.choice(len(STAKEHOLDER_TYPES), size=slots.size, p=weights / weights.sum())
         self._type[slots] = kinds
         self._org_endowment[slots] = self._draw_endowment(kinds)
+        self._full_endowment[slots] = self._org_endowment[slots]
         self._org[slots] = True
         self._pair_arrays()
         for slot in slots:
@@ -506,7 +519,7 @@ class PartnershipModel(mesa.Model):
 
     # ------------------------------------------------------------------ interventions
     def apply_shock(self, severity: float) -> None:
-        """A system shock: external support falls; a few organisations (system ones first) lose resources."""
+        """A system shock: external support falls; organisations (system ones first) lose funding, staff and mandate."""
         severity = float(severity)
         if not 0.0 <= severity <= 1.0:
             raise ParameterError("shock_severity", severity, "a number in [0, 1]")
@@ -518,8 +531,9 @@ class PartnershipModel(mesa.Model):
             weights = np.where(system, 3.0, 1.0)
             n_hit = min(present.size, max(1, round(SHOCK_ORG_SHARE * severity * present.size)))
             hit = rng.choice(present, size=n_hit, replace=False, p=weights / weights.sum())
-            self._org_endowment[hit] *= 1.0 - severity
-            leave = hit[(self._occupant[hit] > 0) & (rng.random(hit.size) < 0.5 * severity)]
+            self._org_endowment[np.ix_(hit, SHOCKED_KINDS)] *= 1.0 - severity
+            self._shocked = True
+            leave = hit[(self._occupant[hit] > 0) & (rng.random(hit.size) < SHOCK_DEPARTURE * severity)]
             for slot in leave:
                 self._depart(int(slot))
         self.events.append((self.steps, f"shock {severity:g}"))

@@ -1,0 +1,494 @@
+"""The ``phc-synergy`` command: list parameters and scenarios, run the model, write its outputs.
+
+    phc-synergy params [--format table|json]
+    phc-synergy scenarios [--run] [--seeds N] [--out DIR]
+    phc-synergy run [--scenario NAME|FILE] [--set NAME=VALUE ...] [--steps N] [--seed S]
+                    [--out FILE.csv|FILE.parquet] [--summary FILE.json]
+
+Every user error prints ``phc-synergy: error: <message>`` on stderr and exits with
+status 2. Files are written to a temporary name in the target folder and then
+renamed, so an output file is either complete or absent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import difflib
+import json
+import math
+import os
+import secrets
+import sys
+import tempfile
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from model.parameters import LEVELS, PARAMETERS, ParameterError, validate_parameters
+from model.scenarios import ScenarioError, list_scenarios, load_scenario
+
+PROG = "phc-synergy"
+DISTRIBUTION = "phc-synergy"
+SERIES_FORMATS = (".csv", ".parquet")
+DEFAULT_SEEDS = 5
+
+# Per-step outputs that count things (written as integers; every other output is a float).
+INTEGER_OUTPUTS = frozenset({"step", "active_seats", "cumulative_members", "departures"})
+
+# The summary outputs `scenarios --run` reports (medians over seeds), and the share sustained.
+SCENARIO_COLUMNS: tuple[str, ...] = (
+    "final_access",
+    "access_gain",
+    "mean_synergy",
+    "months_to_synergy",
+    "synergy_access_lag",
+    "retention",
+    "final_seats",
+    "cumulative_members",
+)
+
+
+class UserError(Exception):
+    """A mistake in what the user asked for: reported as one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser that raises instead of exiting, so main() reports every error the same way."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UserError(f"{message}\n{self.format_usage().rstrip()}")
+
+
+# ---------------------------------------------------------------------------- entry point
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status (0 success, 2 user error)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(list(argv) if argv is not None else None)
+        if args.command is None:
+            parser.print_help(sys.stderr)
+            return 2
+        return args.handler(args)
+    except SystemExit as exc:  # --help, --version
+        return exc.code if isinstance(exc.code, int) else 0
+    except (UserError, ParameterError, ScenarioError) as exc:
+        return _fail(str(exc))
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+
+
+def _fail(message: str) -> int:
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+    return 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog=PROG,
+        description="An agent-based model of synergy in multi-stakeholder primary health care partnerships.",
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {_version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("params", help="list every model parameter (default, bounds, unit, level, meaning)")
+    p.add_argument("--format", choices=("table", "json"), default="table", help="output format (default: table)")
+    p.set_defaults(handler=cmd_params)
+
+    p = sub.add_parser("scenarios", help="list the shipped scenarios; with --run, run each and compare")
+    p.add_argument("--run", action="store_true", help="run every scenario for --seeds seeds and print medians")
+    p.add_argument("--seeds", metavar="N", help=f"seeds per scenario, 0..N-1 (default: {DEFAULT_SEEDS})")
+    p.add_argument("--out", metavar="DIR", help="write DIR/scenarios.csv (one row per run) and DIR/scenarios_summary.csv")
+    p.set_defaults(handler=cmd_scenarios)
+
+    p = sub.add_parser("run", help="run the model once and write its per-step series and summary")
+    p.add_argument("--scenario", metavar="NAME|FILE", default="default", help="shipped scenario or .toml file (default: default)")
+    p.add_argument(
+        "--set",
+        metavar="NAME=VALUE",
+        action="append",
+        default=[],
+        dest="overrides",
+        help="set a parameter (repeatable), e.g. --set seats=12 --set composition=clinician:3,academic:2",
+    )
+    p.add_argument("--steps", metavar="N", help="months to simulate (the 'steps' parameter)")
+    p.add_argument("--seed", metavar="S", help="run seed, a non-negative integer (default: drawn at random and printed)")
+    p.add_argument("--out", metavar="FILE", help="write the per-step series to FILE.csv or FILE.parquet")
+    p.add_argument("--summary", metavar="FILE", help="write the run summary (seed, outcomes, every parameter) as JSON")
+    p.set_defaults(handler=cmd_run)
+    return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(DISTRIBUTION)
+    except PackageNotFoundError:
+        return "(not installed)"
+
+
+# ---------------------------------------------------------------------------- params
+def cmd_params(args: argparse.Namespace) -> int:
+    if args.format == "json":
+        rows = [
+            {
+                "name": p.name,
+                "default": p.default,
+                "low": p.low,
+                "high": p.high,
+                "unit": p.unit,
+                "level": p.level,
+                "kind": {int: "int", float: "float", dict: "table"}[p.kind],
+                "allowed": p.allowed(),
+                "meaning": p.meaning,
+            }
+            for p in PARAMETERS.values()
+        ]
+        print(json.dumps(rows, indent=2))
+        return 0
+    rows = [
+        (p.name, _fmt_value(p.default), _bounds(p), p.unit, p.meaning)
+        for level in LEVELS
+        for p in PARAMETERS.values()
+        if p.level == level
+    ]
+    header = ("name", "default", "bounds", "unit", "meaning")
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header) - 1)]
+    line = "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=False)) + "  " + header[-1]
+    print(line)
+    for level in LEVELS:
+        members = [p for p in PARAMETERS.values() if p.level == level]
+        if not members:
+            continue
+        print(f"\n[{level}]")
+        for p in members:
+            cells = (p.name, _fmt_value(p.default), _bounds(p), p.unit)
+            print("  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)) + "  " + p.meaning)
+    return 0
+
+
+def _bounds(p: Any) -> str:
+    if p.kind is dict:
+        return "type:weight,..."
+    low = "-inf" if p.low is None else _fmt_value(p.low)
+    high = "inf" if p.high is None else _fmt_value(p.high)
+    return f"[{low}, {high}]"
+
+
+def _fmt_value(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "nan"
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else f"{value:.6g}"
+    if isinstance(value, dict):
+        return _composition_text(value)
+    return str(value)
+
+
+def _composition_text(value: dict | None) -> str:
+    """A composition in the --set syntax: 'academic:5,clinician:4'."""
+    if not value:
+        return ""
+    return ",".join(f"{k}:{_fmt_value(float(v))}" for k, v in value.items())
+
+
+# ---------------------------------------------------------------------------- scenarios
+def cmd_scenarios(args: argparse.Namespace) -> int:
+    scenarios = list_scenarios()
+    if not args.run:
+        if args.seeds is not None or args.out is not None:
+            raise UserError("--seeds and --out need --run")
+        width = max(len(name) for name, _ in scenarios)
+        for name, description in scenarios:
+            print(f"{name.ljust(width)}  {description}")
+        return 0
+
+    n_seeds = _positive_int("--seeds", args.seeds) if args.seeds is not None else DEFAULT_SEEDS
+    out_dir = Path(args.out) if args.out else None
+    if out_dir is not None:
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UserError(f"--out {str(out_dir)!r}: cannot create the folder: {exc.strerror or exc}") from None
+    params = {name: load_scenario(name) for name, _ in scenarios}  # all files checked before any run
+
+    from model.model import PartnershipModel
+
+    runs: list[dict[str, Any]] = []
+    for name, _ in scenarios:
+        for seed in range(n_seeds):
+            summary = PartnershipModel(seed=seed, **params[name]).run()
+            runs.append({"scenario": name, **summary})
+
+    summary_rows = []
+    for name, _ in scenarios:
+        mine = [r for r in runs if r["scenario"] == name]
+        row: dict[str, Any] = {"scenario": name, "runs": len(mine)}
+        for col in SCENARIO_COLUMNS:
+            row[col] = _median([r[col] for r in mine])
+        row["sustained_share"] = sum(bool(r["sustained"]) for r in mine) / len(mine)
+        summary_rows.append(row)
+
+    header = list(summary_rows[0])
+    cells = [[_fmt_cell(r[h]) for h in header] for r in summary_rows]
+    widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(header)]
+    print(f"medians over seeds 0..{n_seeds - 1} (sustained_share: share of runs not dissolved)")
+    print("  ".join(h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w) in enumerate(zip(header, widths, strict=True))))
+    for c in cells:
+        print("  ".join(v.ljust(w) if i == 0 else v.rjust(w) for i, (v, w) in enumerate(zip(c, widths, strict=True))))
+
+    if out_dir is not None:
+        run_header = list(runs[0])
+        _write_atomic(out_dir / "scenarios.csv", lambda f: _write_csv(f, run_header, runs))
+        _write_atomic(out_dir / "scenarios_summary.csv", lambda f: _write_csv(f, header, summary_rows))
+        print(f"wrote {out_dir / 'scenarios.csv'} ({len(runs)} runs) and {out_dir / 'scenarios_summary.csv'}")
+    return 0
+
+
+def _median(values: Iterable[Any]) -> float:
+    """Median of the defined values (NaN and None ignored); NaN when none is defined."""
+    defined = sorted(float(v) for v in values if v is not None and not _isnan(v))
+    if not defined:
+        return math.nan
+    mid = len(defined) // 2
+    return defined[mid] if len(defined) % 2 else 0.5 * (defined[mid - 1] + defined[mid])
+
+
+def _isnan(value: Any) -> bool:
+    return isinstance(value, float) and math.isnan(value)
+
+
+def _fmt_cell(value: Any) -> str:
+    if isinstance(value, float) and math.isfinite(value) and not value.is_integer():
+        return f"{value:.3g}" if abs(value) < 1000 else f"{value:.0f}"
+    return _fmt_value(value)
+
+
+def _csv_value(value: Any) -> str:
+    """One CSV cell: full precision numbers, empty for missing, compositions in the --set syntax."""
+    value = _plain(value)
+    if value is None or _isnan(value):
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, dict):
+        return _composition_text(value)
+    return str(value)
+
+
+def _write_csv(f: Any, header: Sequence[str], rows: Iterable[dict[str, Any]]) -> None:
+    import csv
+
+    writer = csv.writer(f, lineterminator="\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([_csv_value(row.get(h)) for h in header])
+
+
+# ---------------------------------------------------------------------------- run
+def cmd_run(args: argparse.Namespace) -> int:
+    # Everything the user gave is checked before the model runs or any file is touched.
+    out = _series_path(args.out) if args.out else None
+    summary_path = _output_path("--summary", args.summary) if args.summary else None
+    if out is not None and summary_path is not None and out.resolve() == summary_path.resolve():
+        raise UserError("--out and --summary name the same file")
+    seed_given = args.seed is not None
+    seed = _seed(args.seed) if seed_given else secrets.randbits(32)
+
+    base = load_scenario(args.scenario)
+    overrides = _parse_overrides(args.overrides)
+    if args.steps is not None:
+        overrides["steps"] = PARAMETERS["steps"].validate(args.steps, where="--steps")
+    params = validate_parameters({**base, **overrides})
+
+    if not seed_given:
+        print(f"seed {seed} (drawn at random; replay with --seed {seed})")
+
+    from model.model import PartnershipModel
+
+    model = PartnershipModel(seed=seed, **params)
+    summary = model.run()
+
+    rows = [(name, _fmt_value(_plain(value))) for name, value in summary.items()]
+    width = max(len(name) for name, _ in rows)
+    for name, value in rows:
+        print(f"{name.ljust(width)}  {value}")
+
+    writers: list[tuple[Path, Callable[[Any], None], bool]] = []
+    if out is not None:
+        series = model.series()
+        if out.suffix.lower() == ".csv":
+            writers.append((out, lambda f: _write_series_csv(f, series), False))
+        else:
+            writers.append((out, lambda f: _write_series_parquet(f, series), True))
+    if summary_path is not None:
+        text = json.dumps(_json_ready(summary), indent=2, allow_nan=False) + "\n"
+        writers.append((summary_path, lambda f: f.write(text), False))
+    _write_all_atomic(writers)
+    for path, _, _ in writers:
+        print(f"wrote {path}")
+    return 0
+
+
+def _parse_overrides(items: Sequence[str]) -> dict[str, Any]:
+    """--set NAME=VALUE items, each checked against the schema (the last of a repeated name wins)."""
+    values: dict[str, Any] = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise UserError(f"--set {item!r}: expected NAME=VALUE, e.g. --set seats=12")
+        if name not in PARAMETERS:
+            close = difflib.get_close_matches(name, PARAMETERS, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise UserError(
+                f"--set: parameter {name!r} = {text!r} is not allowed: not a parameter of the model{hint};"
+                f" see '{PROG} params'"
+            )
+        values[name] = PARAMETERS[name].validate(text.strip(), where="--set")
+    return values
+
+
+def _seed(text: str) -> int:
+    try:
+        seed = int(text.strip())
+    except ValueError:
+        seed = -1
+    if seed < 0:
+        raise UserError(f"--seed {text!r} is not allowed: a non-negative integer")
+    return seed
+
+
+def _positive_int(option: str, text: str) -> int:
+    try:
+        value = int(text.strip())
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise UserError(f"{option} {text!r} is not allowed: a positive integer")
+    return value
+
+
+def _output_path(option: str, text: str) -> Path:
+    """A file path to write: its folder must exist and be a folder, the path must not be a folder."""
+    path = Path(text).expanduser()
+    if path.is_dir():
+        raise UserError(f"{option} {text!r}: is a folder, expected a file name")
+    parent = path.parent
+    if not parent.is_dir():
+        raise UserError(f"{option} {text!r}: cannot write there: folder {str(parent)!r} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise UserError(f"{option} {text!r}: cannot write there: folder {str(parent)!r} is not writable")
+    return path
+
+
+def _series_path(text: str) -> Path:
+    path = Path(text)
+    if path.suffix.lower() not in SERIES_FORMATS:
+        raise UserError(
+            f"--out {text!r}: unknown file extension {path.suffix or '(none)'!r}; allowed: .csv or .parquet"
+        )
+    return _output_path("--out", text)
+
+
+def _write_series_csv(f: Any, series: dict[str, Any]) -> None:
+    import csv
+
+    from model.outputs import OUTPUTS
+
+    writer = csv.writer(f, lineterminator="\n")
+    writer.writerow(OUTPUTS)
+    columns = [_column(name, series[name]) for name in OUTPUTS]
+    for row in zip(*columns, strict=True):
+        writer.writerow([repr(v) if isinstance(v, float) else str(v) for v in row])
+
+
+def _write_series_parquet(f: Any, series: dict[str, Any]) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from model.outputs import OUTPUTS
+
+    table = pa.table({name: _column(name, series[name]) for name in OUTPUTS})
+    pq.write_table(table, f)
+
+
+def _column(name: str, values: Any) -> list:
+    """One per-step output as a list of Python ints (counts) or floats."""
+    if name in INTEGER_OUTPUTS:
+        return [int(round(float(v))) for v in values]
+    return [float(v) for v in values]
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars to Python scalars."""
+    if hasattr(value, "item") and not isinstance(value, (list, dict, str)):
+        try:
+            return value.item()
+        except (TypeError, ValueError):
+            return value
+    return value
+
+
+def _json_ready(value: Any) -> Any:
+    """A JSON-serialisable copy: numpy scalars to Python, NaN and infinities to null."""
+    value = _plain(value)
+    if isinstance(value, dict):
+        return {str(k): _json_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_ready(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+# ---------------------------------------------------------------------------- atomic writes
+def _write_atomic(path: Path, write: Callable[[Any], None], binary: bool = False) -> None:
+    _write_all_atomic([(path, write, binary)])
+
+
+def _write_all_atomic(writers: Sequence[tuple[Path, Callable[[Any], None], bool]]) -> None:
+    """Write every file to a temporary name in its own folder, then rename them all into place.
+
+    If any write fails, no temporary file is left and no target is touched.
+    """
+    temps: list[tuple[str, Path]] = []
+    target: Path | None = None
+    try:
+        for path, write, binary in writers:
+            target = path
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+            temps.append((tmp, path))
+            mode = "wb" if binary else "w"
+            with os.fdopen(fd, mode, **({} if binary else {"encoding": "utf-8", "newline": ""})) as f:
+                write(f)
+        for tmp, path in temps:
+            os.chmod(tmp, 0o666 & ~_umask())
+        for tmp, path in temps:
+            target = path
+            os.replace(tmp, path)
+    except BaseException as exc:
+        for tmp, _ in temps:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise UserError(f"cannot write {str(target)!r}: {exc.strerror or exc}") from None
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
