@@ -99,11 +99,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("scenarios", help="list the shipped scenarios; with --run, run each and compare")
     p.add_argument("--run", action="store_true", help="run every scenario for --seeds seeds and print medians")
     p.add_argument("--seeds", metavar="N", help=f"seeds per scenario, 0..N-1 (default: {DEFAULT_SEEDS})")
-    p.add_argument("--out", metavar="DIR", help="write DIR/scenarios.csv (one row per run) and DIR/scenarios_summary.csv")
+    p.add_argument(
+        "--out", metavar="DIR", help="write DIR/scenarios.csv (one row per run) and DIR/scenarios_summary.csv"
+    )
     p.set_defaults(handler=cmd_scenarios)
 
     p = sub.add_parser("run", help="run the model once and write its per-step series and summary")
-    p.add_argument("--scenario", metavar="NAME|FILE", default="default", help="shipped scenario or .toml file (default: default)")
+    p.add_argument(
+        "--scenario", metavar="NAME|FILE", default="default", help="shipped scenario or .toml file (default: default)"
+    )
     p.add_argument(
         "--set",
         metavar="NAME=VALUE",
@@ -113,7 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="set a parameter (repeatable), e.g. --set seats=12 --set composition=clinician:3,academic:2",
     )
     p.add_argument("--steps", metavar="N", help="months to simulate (the 'steps' parameter)")
-    p.add_argument("--seed", metavar="S", help="run seed, a non-negative integer (default: drawn at random and printed)")
+    p.add_argument(
+        "--seed", metavar="S", help="run seed, a non-negative integer (default: drawn at random and printed)"
+    )
     p.add_argument("--out", metavar="FILE", help="write the per-step series to FILE.csv or FILE.parquet")
     p.add_argument("--summary", metavar="FILE", help="write the run summary (seed, outcomes, every parameter) as JSON")
     p.set_defaults(handler=cmd_run)
@@ -323,15 +329,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"{name.ljust(width)}  {value}")
 
     writers: list[tuple[Path, Callable[[Any], None], bool]] = []
+    if summary_path is not None:
+        text = json.dumps(_json_ready(summary), indent=2, allow_nan=False) + "\n"
+        writers.append((summary_path, lambda f: f.write(text), False))
     if out is not None:
         series = model.series()
         if out.suffix.lower() == ".csv":
             writers.append((out, lambda f: _write_series_csv(f, series), False))
         else:
             writers.append((out, lambda f: _write_series_parquet(f, series), True))
-    if summary_path is not None:
-        text = json.dumps(_json_ready(summary), indent=2, allow_nan=False) + "\n"
-        writers.append((summary_path, lambda f: f.write(text), False))
     _write_all_atomic(writers)
     for path, _, _ in writers:
         print(f"wrote {path}")
@@ -383,6 +389,8 @@ def _output_path(option: str, text: str) -> Path:
     if path.is_dir():
         raise UserError(f"{option} {text!r}: is a folder, expected a file name")
     parent = path.parent
+    if parent.exists() and not parent.is_dir():
+        raise UserError(f"{option} {text!r}: cannot write there: {str(parent)!r} is not a folder")
     if not parent.is_dir():
         raise UserError(f"{option} {text!r}: cannot write there: folder {str(parent)!r} does not exist")
     if not os.access(parent, os.W_OK):
@@ -424,7 +432,7 @@ def _write_series_parquet(f: Any, series: dict[str, Any]) -> None:
 def _column(name: str, values: Any) -> list:
     """One per-step output as a list of Python ints (counts) or floats."""
     if name in INTEGER_OUTPUTS:
-        return [int(round(float(v))) for v in values]
+        return [round(float(v)) for v in values]
     return [float(v) for v in values]
 
 

@@ -64,8 +64,7 @@ IMPLEMENTATION_SPEED = 0.08  # monthly progress per unit of support and capacity
 UNSUSTAINED_DECAY = 0.02  # monthly loss of an implemented solution after dissolution
 SUPPLY_BASELINE = 0.45  # accessibility of local PHC before the partnership, each dimension
 ACCESS_IMPACT = 0.6  # share of the remaining accessibility gap a fully implemented solution closes
-SUPPORT_RECOVERY = 0.15  # monthly recovery of lost external support, times adaptive capacity
-RESOURCE_RECOVERY = 1 / 12  # monthly recovery of an organisation's resources after a shock
+RECOVERY_RATE = 0.15  # monthly recovery of what a shock took (support, resources), times adaptive capacity
 SHOCK_ORG_SHARE = 1.0  # share of organisations hit by a shock of severity 1
 SHOCK_DEPARTURE = 0.2  # chance, per unit severity, that the person of a hit organisation is reassigned
 SHOCKED_KINDS = [RESOURCE_KINDS.index(k) for k in ("financial", "in_kind", "convening")]  # funding, staff, mandate
@@ -293,6 +292,7 @@ class PartnershipModel(mesa.Model):
         # per-dimension sorted abilities, offset by 2 per dimension so one searchsorted serves all five
         self._offsets = 2.0 * np.arange(len(DIMENSIONS))
         self._sorted_abilities = (np.sort(self._ability, axis=1) + self._offsets[:, None]).ravel()
+        self._block_ends = n * np.arange(1, len(DIMENSIONS) + 1)
 
     def _seat_person(self, slot: int) -> Stakeholder:
         """A new person takes the seat: no trust history, middling engagement."""
@@ -313,10 +313,12 @@ class PartnershipModel(mesa.Model):
         self._departures = 0
         if p["shock_month"] and month == p["shock_month"]:
             self.apply_shock(p["shock_severity"])
-        # a partnership that adapts to the new context regains policy alignment and mandates
-        self._support_factor += (1.0 - self._support_factor) * SUPPORT_RECOVERY * self._manifestations[3]
         if self._shocked:
-            self._org_endowment += (self._full_endowment - self._org_endowment) * RESOURCE_RECOVERY
+            # a partnership that adapts to the new context regains policy alignment and mandates,
+            # and helps its organisations find other funding and staff, as fast as it can adapt
+            recovery = RECOVERY_RATE * self._manifestations[3]
+            self._support_factor += (1.0 - self._support_factor) * recovery
+            self._org_endowment += (self._full_endowment - self._org_endowment) * recovery
         if not self.dissolved:
             if (month - 1) % p["meeting_interval"] == 0:
                 self._meet()
@@ -554,7 +556,7 @@ class PartnershipModel(mesa.Model):
         A person passes a dimension when supply plus their matching ability reaches 1.
         """
         cut = 1.0 - self.supply
-        per_dimension = self._n_people - np.searchsorted(self._sorted_abilities, cut + self._offsets)
+        per_dimension = self._block_ends - np.searchsorted(self._sorted_abilities, cut + self._offsets)
         ok = (self._ability - cut.astype(np.float32)[:, None]).min(axis=0) >= 0.0
         low = np.count_nonzero(ok[: self._n_low])
         rest = np.count_nonzero(ok[self._n_low :])

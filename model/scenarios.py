@@ -102,7 +102,9 @@ def resolve(name_or_path: str | Path) -> Path:
             allowed=", ".join(shipped) + ", or a path to a .toml file",
         )
     if not path.exists():
-        raise ScenarioError("no such scenario file", path=path, field="scenario", value=text, allowed="an existing .toml file")
+        raise ScenarioError(
+            "no such scenario file", path=path, field="scenario", value=text, allowed="an existing .toml file"
+        )
     if not path.is_file():
         raise ScenarioError("not a file", path=path, field="scenario", value=text, allowed="a .toml file")
     return path
