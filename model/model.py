@@ -73,6 +73,11 @@ DISSOLUTION_SEATS = 3
 DISSOLUTION_ENGAGEMENT = 0.15
 
 
+# parameters that fix the table and the cohort when the model is built
+FIXED_AT_START = ("seats", "type_diversity", "composition", "initial_tie_density", "committee_size",
+                  "financial_resources", "nonfinancial_resources", "population_size", "population_vulnerability")  # fmt: skip
+
+
 def _observed(model: PartnershipModel, name: str) -> float:
     """DataCollector reporter: the value of an output this month."""
     return model.observed[name]
@@ -262,6 +267,7 @@ class PartnershipModel(mesa.Model):
         self._power = TYPE_POWER[self._type]
         self._stake = TYPE_STAKE[self._type]
         self._is_patient = self._type == PATIENT_PARTNER
+        self._coordination_factor = COORDINATION_FLOOR + (1 - COORDINATION_FLOOR) * p["coordination"]
         self._refill_factor = np.where(self._is_patient, p["patient_partner_support"], 1.0)
         self._p_form = TIE_FORMATION[0] + TIE_FORMATION[1] * p["leadership"]
         self._meeting_gain = p["trust_gain"] * dyn.interaction_quality(p["communication"], p["leadership"])
@@ -370,49 +376,47 @@ class PartnershipModel(mesa.Model):
     def _members_update(self) -> None:
         """Trust held, contributions and their integration, benefits, engagement, synergy."""
         p = self.params
-        W = self._W
+        W = self._W.reshape(self._occupied.size, self.group_size)  # one row per seat
         occupied = self._occupied
         n_occ = np.count_nonzero(occupied)
-        strength = W.sum(axis=2).reshape(-1)
-        degree = (W > 0.0).sum(axis=2).reshape(-1)
-        trust = strength / np.maximum(degree, 1)
+        strength = W.sum(axis=1)
+        trust = strength / np.maximum(np.count_nonzero(W, axis=1), 1)
         self._member_trust = trust
-        reach = 1.0 - np.exp(-strength / STRENGTH_SCALE)
         e = self._engagement  # zero on empty seats
 
-        # contribution and integration with complementarity
-        willing = np.minimum(1.0, (e * trust)[:, None] * (1.0 + self._mobilisation))
-        reaching = (reach[:, None] * self._endowment * willing).sum(axis=0)
+        # contribution and integration with complementarity: members share a share e*t of what
+        # they hold; where a kind is scarce they add part of what they hold back (mobilisation)
+        share = e * trust
+        reach = (1.0 - np.exp(-strength / STRENGTH_SCALE)) * share
+        reaching = reach @ self._endowment + self._mobilisation * ((reach * (1.0 - share)) @ self._endowment)
         self._pool = reaching
-        capacity = dyn.power_mean(reaching, self._rho)
-        self._usable = capacity * (COORDINATION_FLOOR + (1 - COORDINATION_FLOOR) * p["coordination"])
+        pool = reaching.tolist()
+        capacity = dyn.power_mean(pool, self._rho)
+        self._usable = capacity * self._coordination_factor
         integration = min(1.0, self._usable / self._reference_capacity)
-        self._convening = min(1.0, reaching[CONVENING] / self._reference_convening)
+        self._convening = min(1.0, pool[CONVENING] / self._reference_convening)
 
         # adaptive capacity: engaged holders of each kind, and re-balancing towards scarce kinds
-        holders = e @ self._holds
-        adaptive = float(np.add.reduce(1.0 - np.exp(-holders / COVER_SCALE))) / holders.size
-        mean_pool = float(np.add.reduce(reaching)) / reaching.size
+        holders = (e @ self._holds).tolist()
+        adaptive = math.fsum(1.0 - math.exp(-h / COVER_SCALE) for h in holders) / len(holders)
+        mean_pool = math.fsum(pool) / len(pool)
         if mean_pool > 0:
             scarcity = np.maximum(0.0, 1.0 - reaching / mean_pool)
             self._mobilisation += MOBILISATION_RATE * adaptive * (scarcity - self._mobilisation)
 
         # perceived benefits and drawbacks of taking part
-        complement = (W * self._pair_distance).sum(axis=2).reshape(-1)
-        progress = float(np.add.reduce(self.implementation_by_dimension)) / len(DIMENSIONS)
+        complement = (W * self._pair_distance.reshape(W.shape)).sum(axis=1)
+        progress = math.fsum(self.implementation_by_dimension.tolist()) / len(DIMENSIONS)
         mandate = p["external_support"] * self._support_factor
-        gains = (
-            self._gain_base
-            + GAIN_WEIGHTS[0] * (1.0 - np.exp(-complement / BENEFIT_SCALE))
-            + (GAIN_WEIGHTS[2] * progress + GAIN_WEIGHTS[4] * mandate)
-        )
+        gains = self._gain_base - GAIN_WEIGHTS[0] * np.exp(-complement / BENEFIT_SCALE)
+        gains += GAIN_WEIGHTS[0] + GAIN_WEIGHTS[2] * progress + GAIN_WEIGHTS[4] * mandate
         costs = self._time_cost + FRUSTRATION_WEIGHT * self._conflict_exposure
-        self._net_benefit = (gains - costs) * occupied
+        self._net_benefit = net = (gains - costs) * occupied
         self._benefit_share = gains / (gains + costs) * occupied
 
         # the four manifestations, and synergy as a state that builds up
         if n_occ:
-            mean_trust = float(np.add.reduce(trust * occupied)) / n_occ
+            mean_trust = float(trust @ occupied) / n_occ
             benefit = float(np.add.reduce(self._benefit_share)) / n_occ
         else:
             mean_trust = benefit = 0.0
@@ -424,9 +428,10 @@ class PartnershipModel(mesa.Model):
 
         # engagement follows net benefit, fuelled by synergy
         target = dyn.engagement_target(
-            self._net_benefit, self.synergy, SYNERGY_ENERGY * p["synergy_feedback"], ENGAGEMENT_BETA, ENGAGEMENT_NET0
+            net, self.synergy, SYNERGY_ENERGY * p["synergy_feedback"], ENGAGEMENT_BETA, ENGAGEMENT_NET0
         )
-        self._engagement = (self._engagement + ENGAGEMENT_RATE * (target - self._engagement)) * occupied
+        e += ENGAGEMENT_RATE * (target - e)
+        e *= occupied
 
     def _turnover(self) -> None:
         """Departures, seats refilled by the same organisation, seats given up, new organisations."""
@@ -526,6 +531,7 @@ class PartnershipModel(mesa.Model):
         if not 0.0 <= severity <= 1.0:
             raise ParameterError("shock_severity", severity, "a number in [0, 1]")
         self._support_factor *= 1.0 - severity
+        self._shocked = self._shocked or severity > 0
         rng = self._rng_shock
         present = np.nonzero(self._org)[0]
         if present.size and severity > 0:
@@ -534,11 +540,54 @@ class PartnershipModel(mesa.Model):
             n_hit = min(present.size, max(1, round(SHOCK_ORG_SHARE * severity * present.size)))
             hit = rng.choice(present, size=n_hit, replace=False, p=weights / weights.sum())
             self._org_endowment[np.ix_(hit, SHOCKED_KINDS)] *= 1.0 - severity
-            self._shocked = True
             leave = hit[(self._occupant[hit] > 0) & (rng.random(hit.size) < SHOCK_DEPARTURE * severity)]
             for slot in leave:
                 self._depart(int(slot))
         self.events.append((self.steps, f"shock {severity:g}"))
+
+    def set_parameter(self, name: str, value: Any) -> None:
+        """Change a parameter mid-run (validated); structural ones that fix the table cannot change."""
+        if name in FIXED_AT_START:
+            raise ParameterError(name, value, "fixed when the partnership is built; start a new run to change it")
+        self.params = validate_parameters({**self.params, name: value})
+        self.horizon = max(self.horizon, self.params["steps"])
+        if self._series.shape[0] < self.horizon + 1:
+            grown = np.zeros((self.horizon + 1, len(OUTPUTS)))
+            grown[: self._series.shape[0]] = self._series
+            self._series = grown
+        self._rho = dyn.ces_exponent(self.params["resource_complementarity"])
+        self._pair_arrays()
+
+    def add_coordinator(self, coordination: float = 0.9) -> None:
+        """Intervention: a dedicated coordinator raises coordination (at least to ``coordination``)."""
+        self.set_parameter("coordination", max(self.params["coordination"], coordination))
+        self.events.append((self.steps, "coordinator added"))
+
+    def remove_key_partner(self) -> int | None:
+        """Intervention: the most connected member (trust-weighted) leaves; returns their seat, or None."""
+        if not self._occupied.any():
+            return None
+        strength = np.where(self._occupied, self._W.sum(axis=2).reshape(-1), -1.0)
+        slot = int(strength.argmax())
+        seat = int(self._seat_of_slot[slot])
+        self._depart(slot)
+        self.events.append((self.steps, f"key partner left (seat {seat})"))
+        return seat
+
+    def recruit_member(self, stakeholder_type: str = "patient_partner") -> int:
+        """Intervention: a new organisation's person of this type takes an empty seat; returns the seat."""
+        if stakeholder_type not in STAKEHOLDER_TYPES:
+            raise ParameterError("stakeholder_type", stakeholder_type, "one of " + ", ".join(STAKEHOLDER_TYPES))
+        if self.dissolved:
+            raise ParameterError("recruit", stakeholder_type, "a partnership that has not dissolved; reset to start again")
+        empty = np.nonzero(self._valid & ~self._occupied)[0]
+        if not empty.size:
+            raise ParameterError("seats", self.params["seats"], "an empty seat to recruit into; every seat is taken")
+        closed = empty[~self._org[empty]]
+        slot = int((closed if closed.size else empty)[0])
+        self._recruit(np.array([slot]), np.array([STAKEHOLDER_TYPES.index(stakeholder_type)]))
+        self.events.append((self.steps, f"{stakeholder_type} recruited"))
+        return int(self._seat_of_slot[slot])
 
     # ------------------------------------------------------------------ observation
     def _manifest(self) -> None:

@@ -194,3 +194,30 @@ def test_power_mean_is_the_mean_for_substitutes_and_penalises_imbalance_for_comp
 def test_half_rise_month():
     assert half_rise_month(np.array([0, 0, 1, 2, 2, 2, 2])) == 2
     assert math.isnan(half_rise_month(np.array([1.0, 0.9, 0.8, 0.7])))
+
+
+def test_interventions_change_the_partnership_and_are_recorded():
+    model = PartnershipModel(seed=4, population_size=300, steps=40)
+    model.run(10)
+    before = model.observed["active_seats"]
+    seat = model.remove_key_partner()
+    assert model.seat_state(seat) == "vacant" and model.observed["active_seats"] == before  # observed next month
+    assert len(model.stakeholders) == before - 1
+    new_seat = model.recruit_member("patient_partner")
+    assert model.network().nodes[new_seat]["stakeholder_type"] == "patient_partner"
+    model.add_coordinator()
+    assert model.params["coordination"] == 0.9
+    model.apply_shock(0.5)
+    model.run()
+    assert [label.split()[0] for _, label in model.events] == ["key", "patient_partner", "coordinator", "shock"]
+    assert all(month == 10 for month, _ in model.events)
+    with pytest.raises(ParameterError, match="seats"):
+        model.set_parameter("seats", 30)
+    with pytest.raises(ParameterError, match="stakeholder_type"):
+        model.recruit_member("astronaut")
+
+
+def test_recruiting_into_a_full_table_is_refused():
+    model = PartnershipModel(seed=1, population_size=200, steps=3)
+    with pytest.raises(ParameterError, match="every seat is taken"):
+        model.recruit_member("clinician")
