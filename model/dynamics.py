@@ -17,7 +17,7 @@ def ces_exponent(resource_complementarity: float) -> float:
     return 1.0 - 5.0 * resource_complementarity
 
 
-def power_mean(x: np.ndarray, rho: float) -> float:
+def power_mean(x, rho: float) -> float:
     """Equal-weight CES aggregate (power mean with exponent rho) of non-negative amounts.
 
     rho = 1 is the arithmetic mean (kinds substitute); rho -> 0 the geometric mean;
@@ -25,7 +25,7 @@ def power_mean(x: np.ndarray, rho: float) -> float:
     arithmetic mean, equal to it when every kind is held equally.
     """
     # few kinds: plain Python is faster than numpy's per-call overhead here
-    values = [v if v > 1e-12 else 1e-12 for v in np.asarray(x, dtype=float).tolist()]
+    values = [v if v > 1e-12 else 1e-12 for v in (x if isinstance(x, list) else np.asarray(x, dtype=float).tolist())]
     if abs(rho) < 1e-9:
         return math.exp(math.fsum(math.log(v) for v in values) / len(values))
     return (math.fsum(v**rho for v in values) / len(values)) ** (1.0 / rho)
