@@ -113,16 +113,22 @@ class _PerModelCounter(weakref.WeakKeyDictionary):
 
 
 class Stakeholder(mesa.Agent):
-    """One person holding a seat for an organisation (a readable view on the model's arrays)."""
+    """One person holding a seat for an organisation (a readable view on the model's arrays).
+
+    The model keeps every person's state in arrays and makes these views when
+    someone looks (``model.agents``, ``model.stakeholders``, ``model.network()``);
+    a view of a person who has left reports ``active == False``.
+    """
 
     _ids = _PerModelCounter()
 
-    def __init__(self, model: PartnershipModel, seat: int, slot: int, kind: int):
+    def __init__(self, model: PartnershipModel, person: int, seat: int, slot: int):
         super().__init__(model)
+        self.unique_id = person  # the model's person id: stable whenever the view is made
         self.seat = seat  # seat number 0..seats-1 (the node id in the network)
         self._slot = slot
-        self.type_index = kind
-        self.joined = model.steps  # month this person took the seat
+        self.type_index = int(model._type[slot])
+        self.joined = int(model._joined[slot])  # month this person took the seat
 
     @property
     def stakeholder_type(self) -> str:

@@ -153,7 +153,9 @@ class PartnershipModel(mesa.Model):
         self._org = self._valid.copy()  # the organisation still holds the seat
         self._occupant = np.zeros(S, dtype=np.int64)  # unique_id of the holder; 0 = empty
         self._occupied = np.zeros(S, dtype=bool)
-        self._agent_at: list[Stakeholder | None] = [None] * S
+        self._joined = np.zeros(S, dtype=np.int64)  # month the holder took the seat
+        self._agent_at: list[Stakeholder | None] = [None] * S  # Mesa agents, made when looked at
+        self._agent_id = np.zeros(S, dtype=np.int64)  # person each of those agents stands for
         self._engagement = np.zeros(S)
         self._vacant_months = np.zeros(S, dtype=np.int64)
         self._member_trust = np.zeros(S)
@@ -252,25 +254,33 @@ class PartnershipModel(mesa.Model):
         return lead
 
     def _pair_arrays(self) -> None:
-        """Per-pair constants that depend on the seats' types (recomputed when a type changes)."""
+        """Per-pair and per-seat constants that depend on parameters and seats' types."""
         p = self.params
         G, g = self.n_groups, self.group_size
         t = self._type.reshape(G, g)
         self._pair_distance = TYPE_DISTANCE[t[:, :, None], t[:, None, :]]
         power = TYPE_POWER[t]
-        scale = dyn.conflict_scale(p["power_asymmetry"], p["decision_inclusiveness"], p["leadership"])
-        self._pair_conflict = scale * np.abs(power[:, :, None] - power[:, None, :])
+        self._conflict_scale = dyn.conflict_scale(p["power_asymmetry"], p["decision_inclusiveness"], p["leadership"])
+        self._pair_conflict = self._conflict_scale * np.abs(power[:, :, None] - power[:, None, :])
         off = ~np.eye(g, dtype=bool)
-        self._upper = np.triu(np.ones((g, g)), 1)
         p_contact = np.where(self._lead_pairs(), 1.0, 1.0 - LEAD_CONTACT_DROP * p["centralization"])
         self._p_contact = p_contact * off
+        self._ones = np.ones(g)
+        self._coordination_factor = COORDINATION_FLOOR + (1 - COORDINATION_FLOOR) * p["coordination"]
+        self._p_form = TIE_FORMATION[0] + TIE_FORMATION[1] * p["leadership"]
+        self._p_formed = self._p_contact * self._p_form
+        self._upper_mask = np.triu(np.ones((g, g), dtype=bool), 1)
+        self._contact_conflict = self._pair_conflict * self._p_contact
+        self._meeting_gain = p["trust_gain"] * dyn.interaction_quality(p["communication"], p["leadership"])
+        self._seat_constants()
+
+    def _seat_constants(self) -> None:
+        """Per-seat constants: power, stake, patient partners' costs, kinds held (all seats at once)."""
+        p = self.params
         self._power = TYPE_POWER[self._type]
         self._stake = TYPE_STAKE[self._type]
         self._is_patient = self._type == PATIENT_PARTNER
-        self._coordination_factor = COORDINATION_FLOOR + (1 - COORDINATION_FLOOR) * p["coordination"]
         self._refill_factor = np.where(self._is_patient, p["patient_partner_support"], 1.0)
-        self._p_form = TIE_FORMATION[0] + TIE_FORMATION[1] * p["leadership"]
-        self._meeting_gain = p["trust_gain"] * dyn.interaction_quality(p["communication"], p["leadership"])
         di = p["decision_inclusiveness"]
         self._gain_base = GAIN_WEIGHTS[1] * (di + (1.0 - di) * self._power) + GAIN_WEIGHTS[3] * self._stake
         self._time_cost = (
@@ -281,6 +291,22 @@ class PartnershipModel(mesa.Model):
         )
         profile = self._org_endowment / np.maximum(self._org_endowment.sum(axis=1, keepdims=True), 1e-12)
         self._holds = (profile >= STRONG_SHARE).astype(float)
+
+    def _retype(self, slots: np.ndarray) -> None:
+        """Seats whose organisation (type) changed: refresh their rows of the pair arrays only."""
+        g = self.group_size
+        for slot in slots.tolist():
+            grp, pos = divmod(slot, g)
+            kinds = self._type[grp * g : (grp + 1) * g]
+            kind = self._type[slot]
+            distance = TYPE_DISTANCE[kind, kinds]
+            conflict = self._conflict_scale * np.abs(TYPE_POWER[kind] - TYPE_POWER[kinds])
+            self._pair_distance[grp, pos, :] = distance
+            self._pair_distance[grp, :, pos] = distance
+            self._pair_conflict[grp, pos, :] = conflict
+            self._pair_conflict[grp, :, pos] = conflict
+            self._contact_conflict[grp] = self._pair_conflict[grp] * self._p_contact[grp]
+        self._seat_constants()
 
     def _init_population(self, rng: np.random.Generator) -> None:
         """Abilities to perceive, seek, reach, pay and engage: a shared factor plus noise."""
@@ -300,16 +326,27 @@ class PartnershipModel(mesa.Model):
         self._sorted_abilities = (np.sort(self._ability, axis=1) + self._offsets[:, None]).ravel()
         self._block_ends = n * np.arange(1, len(DIMENSIONS) + 1)
 
-    def _seat_person(self, slot: int) -> Stakeholder:
+    def _seat_person(self, slot: int) -> None:
         """A new person takes the seat: no trust history, middling engagement."""
-        agent = Stakeholder(self, seat=int(self._seat_of_slot[slot]), slot=slot, kind=int(self._type[slot]))
-        self._agent_at[slot] = agent
-        self._occupant[slot] = agent.unique_id
+        self.cumulative_members += 1
+        self._occupant[slot] = self.cumulative_members  # person ids count from 1
+        self._joined[slot] = self.steps
         self._occupied[slot] = True
         self._engagement[slot] = NEW_MEMBER_ENGAGEMENT
         self._vacant_months[slot] = 0
-        self.cumulative_members += 1
-        return agent
+
+    def _sync_agents(self) -> None:
+        """Bring the Mesa agents in line with who holds each seat (created when first looked at)."""
+        stale = np.nonzero(self._agent_id != self._occupant)[0]
+        for slot in stale.tolist():
+            agent = self._agent_at[slot]
+            if agent is not None:
+                agent.remove()
+                self._agent_at[slot] = None
+            person = int(self._occupant[slot])
+            if person:
+                self._agent_at[slot] = Stakeholder(self, person, int(self._seat_of_slot[slot]), slot)
+        self._agent_id[stale] = self._occupant[stale]
 
     # ------------------------------------------------------------------ the month
     def step(self) -> None:
@@ -345,7 +382,7 @@ class PartnershipModel(mesa.Model):
             self.running = False
 
     def _meet(self) -> None:
-        """A meeting: attendance, contacts, trust built or eroded, new ties, conflict."""
+        """A meeting: attendance, work on existing ties, new ties, conflict met."""
         p = self.params
         G, g = self.n_groups, self.group_size
         rng = self._rng_meetings
@@ -354,24 +391,32 @@ class PartnershipModel(mesa.Model):
         n_occ = np.count_nonzero(occupied)
         self._attendance = np.count_nonzero(attend) / n_occ if n_occ else 0.0
         a = attend.reshape(G, g)
-        u = rng.random((G, g, g)) * self._upper
-        u += u.transpose(0, 2, 1)  # one symmetric draw per pair
-        contact = (a[:, :, None] & a[:, None, :]) & (u < self._p_contact)
+        together = a[:, :, None] & a[:, None, :]
         W = self._W
-        tied = W > 0.0
-        used = contact & tied
-        # a first contact becomes a tie with probability p_form (u is uniform below p_contact)
-        formed = (contact ^ used) & (u < self._p_contact * self._p_form)
+        # ties between members who both attend are worked on, in proportion to their chance of contact
+        # (the expected effect of contact; see docs/ODD.md); other ties decay
         gain = self._meeting_gain * (1.0 + p["synergy_feedback"] * self.synergy)
         met = dyn.trust_after_meeting(W, gain, self._pair_conflict, CONFLICT_WEIGHT)
-        W = np.where(used, met, W * (1.0 - p["trust_decay"])) + NEW_TIE_TRUST * formed
+        kept = W * (1.0 - p["trust_decay"])
+        worked = together * (W > 0.0) * self._p_contact
+        W = kept + worked * (met - kept)
+        # pairs without a tie who attend together: each forms one with chance p_contact * p_form
+        candidates = np.flatnonzero(together & (W == 0.0) & self._upper_mask)
+        if candidates.size:
+            formed = candidates[rng.random(candidates.size) < self._p_formed.flat[candidates]]
+            grp, rest = np.divmod(formed, g * g)
+            i, j = np.divmod(rest, g)
+            W.flat[formed] = NEW_TIE_TRUST
+            W.flat[(grp * g + j) * g + i] = NEW_TIE_TRUST
         W *= W >= TIE_FLOOR
         self._W = W
-        n_contacts = contact.sum(axis=2).reshape(-1)
-        exposure = (self._pair_conflict * contact).sum(axis=2).reshape(-1)
-        self._conflict_exposure = exposure / np.maximum(n_contacts, 1)
-        total = np.add.reduce(n_contacts)
-        self._conflict = float(np.add.reduce(exposure)) / total if total else 0.0
+        # conflict met: power differences with the others present, weighted by contact chance
+        af = a[:, :, None].astype(float)
+        contacts = np.matmul(self._p_contact, af).reshape(-1) * attend
+        exposure = np.matmul(self._contact_conflict, af).reshape(-1) * attend
+        self._conflict_exposure = exposure / np.maximum(contacts, 1e-12)
+        total = float(np.add.reduce(contacts))
+        self._conflict = float(np.add.reduce(exposure)) / total if total > 0 else 0.0
 
     def _members_update(self) -> None:
         """Trust held, contributions and their integration, benefits, engagement, synergy."""
@@ -379,8 +424,9 @@ class PartnershipModel(mesa.Model):
         W = self._W.reshape(self._occupied.size, self.group_size)  # one row per seat
         occupied = self._occupied
         n_occ = np.count_nonzero(occupied)
-        strength = W.sum(axis=1)
-        trust = strength / np.maximum(np.count_nonzero(W, axis=1), 1)
+        ones = self._ones
+        strength = W @ ones
+        trust = strength / np.maximum((W > 0.0) @ ones, 1.0)
         self._member_trust = trust
         e = self._engagement  # zero on empty seats
 
@@ -405,7 +451,7 @@ class PartnershipModel(mesa.Model):
             self._mobilisation += MOBILISATION_RATE * adaptive * (scarcity - self._mobilisation)
 
         # perceived benefits and drawbacks of taking part
-        complement = (W * self._pair_distance.reshape(W.shape)).sum(axis=1)
+        complement = (W * self._pair_distance.reshape(W.shape)) @ ones
         progress = math.fsum(self.implementation_by_dimension.tolist()) / len(DIMENSIONS)
         mandate = p["external_support"] * self._support_factor
         gains = self._gain_base - GAIN_WEIGHTS[0] * np.exp(-complement / BENEFIT_SCALE)
@@ -462,10 +508,6 @@ class PartnershipModel(mesa.Model):
 
     def _depart(self, slot: int) -> None:
         """The person in the seat leaves; their ties go with them."""
-        agent = self._agent_at[slot]
-        if agent is not None:
-            agent.remove()
-        self._agent_at[slot] = None
         self._occupant[slot] = 0
         self._occupied[slot] = False
         self._engagement[slot] = 0.0
@@ -489,7 +531,7 @@ class PartnershipModel(mesa.Model):
         self._org_endowment[slots] = self._draw_endowment(kinds)
         self._full_endowment[slots] = self._org_endowment[slots]
         self._org[slots] = True
-        self._pair_arrays()
+        self._retype(slots)
         for slot in slots:
             self._seat_person(int(slot))
 
@@ -664,8 +706,15 @@ class PartnershipModel(mesa.Model):
 
     # ------------------------------------------------------------------ views
     @property
+    def agents(self) -> mesa.agent.AgentSet:
+        """Mesa's AgentSet of the people holding seats now (their Stakeholder views)."""
+        self._sync_agents()
+        return super().agents
+
+    @property
     def stakeholders(self) -> list[Stakeholder]:
         """The people holding seats now, by seat."""
+        self._sync_agents()
         return [a for a in (self._agent_at[s] for s in self._slot_of_seat) if a is not None]
 
     def seat_state(self, seat: int) -> str:
@@ -678,6 +727,7 @@ class PartnershipModel(mesa.Model):
     def network(self) -> nx.Graph:
         """The partnership network: nodes are seats 0..seats-1, edges carry trust as 'weight'."""
         graph = nx.Graph()
+        self._sync_agents()
         for seat, slot in enumerate(self._slot_of_seat):
             agent = self._agent_at[slot]
             graph.add_node(
