@@ -163,8 +163,7 @@ class PartnershipModel(mesa.Model):
         self._benefit_share = np.zeros(S)
         self._conflict_exposure = np.zeros(S)
         self.cumulative_members = 0
-        for slot in seat_slot:
-            self._seat_person(int(slot))
+        self._seat_people(seat_slot)
         self._founders = set(self._occupant[seat_slot].tolist())
 
         # -- the partnership network: trust on ties, one block per committee
@@ -274,23 +273,30 @@ class PartnershipModel(mesa.Model):
         self._meeting_gain = p["trust_gain"] * dyn.interaction_quality(p["communication"], p["leadership"])
         self._seat_constants()
 
-    def _seat_constants(self) -> None:
-        """Per-seat constants: power, stake, patient partners' costs, kinds held (all seats at once)."""
+    def _seat_constants(self, slots: np.ndarray | None = None) -> None:
+        """Per-seat constants: power, stake, patient partners' costs, kinds held (all seats, or these)."""
+        if slots is None:
+            S = self._type.size
+            self._gain_base, self._time_cost, self._refill_factor = np.zeros(S), np.zeros(S), np.zeros(S)
+            self._is_patient = np.zeros(S, dtype=bool)
+            self._holds = np.zeros((S, len(RESOURCE_KINDS)))
+            slots = np.arange(S)
         p = self.params
-        self._power = TYPE_POWER[self._type]
-        self._stake = TYPE_STAKE[self._type]
-        self._is_patient = self._type == PATIENT_PARTNER
-        self._refill_factor = np.where(self._is_patient, p["patient_partner_support"], 1.0)
+        kinds = self._type[slots]
+        patient = kinds == PATIENT_PARTNER
+        self._is_patient[slots] = patient
+        self._refill_factor[slots] = np.where(patient, p["patient_partner_support"], 1.0)
         di = p["decision_inclusiveness"]
-        self._gain_base = GAIN_WEIGHTS[1] * (di + (1.0 - di) * self._power) + GAIN_WEIGHTS[3] * self._stake
-        self._time_cost = (
+        self._gain_base[slots] = GAIN_WEIGHTS[1] * (di + (1.0 - di) * TYPE_POWER[kinds]) + GAIN_WEIGHTS[3] * TYPE_STAKE[kinds]
+        self._time_cost[slots] = (
             TIME_COST
             * p["meeting_interval"] ** -0.5
             * (1.0 - 0.7 * p["coordination"])
-            * (1.0 + (1.0 - p["patient_partner_support"]) * self._is_patient)
+            * (1.0 + (1.0 - p["patient_partner_support"]) * patient)
         )
-        profile = self._org_endowment / np.maximum(self._org_endowment.sum(axis=1, keepdims=True), 1e-12)
-        self._holds = (profile >= STRONG_SHARE).astype(float)
+        endowment = self._org_endowment[slots]
+        profile = endowment / np.maximum(endowment.sum(axis=1, keepdims=True), 1e-12)
+        self._holds[slots] = profile >= STRONG_SHARE
 
     def _retype(self, slots: np.ndarray) -> None:
         """Seats whose organisation (type) changed: refresh their rows of the pair arrays only."""
@@ -306,7 +312,7 @@ class PartnershipModel(mesa.Model):
             self._pair_conflict[grp, pos, :] = conflict
             self._pair_conflict[grp, :, pos] = conflict
             self._contact_conflict[grp] = self._pair_conflict[grp] * self._p_contact[grp]
-        self._seat_constants()
+        self._seat_constants(slots)
 
     def _init_population(self, rng: np.random.Generator) -> None:
         """Abilities to perceive, seek, reach, pay and engage: a shared factor plus noise."""
@@ -326,14 +332,15 @@ class PartnershipModel(mesa.Model):
         self._sorted_abilities = (np.sort(self._ability, axis=1) + self._offsets[:, None]).ravel()
         self._block_ends = n * np.arange(1, len(DIMENSIONS) + 1)
 
-    def _seat_person(self, slot: int) -> None:
-        """A new person takes the seat: no trust history, middling engagement."""
-        self.cumulative_members += 1
-        self._occupant[slot] = self.cumulative_members  # person ids count from 1
-        self._joined[slot] = self.steps
-        self._occupied[slot] = True
-        self._engagement[slot] = NEW_MEMBER_ENGAGEMENT
-        self._vacant_months[slot] = 0
+    def _seat_people(self, slots: np.ndarray) -> None:
+        """New people take these seats: no trust history, middling engagement."""
+        first = self.cumulative_members + 1
+        self.cumulative_members += slots.size
+        self._occupant[slots] = np.arange(first, first + slots.size)  # person ids count from 1
+        self._joined[slots] = self.steps
+        self._occupied[slots] = True
+        self._engagement[slots] = NEW_MEMBER_ENGAGEMENT
+        self._vacant_months[slots] = 0
 
     def _sync_agents(self) -> None:
         """Bring the Mesa agents in line with who holds each seat (created when first looked at)."""
@@ -487,16 +494,14 @@ class PartnershipModel(mesa.Model):
         hazard = p["individual_turnover"] + DROPOUT * (1.0 - e) ** 2
         leave = self._occupied & (draws[0] < hazard)
         if leave.any():
-            for slot in np.nonzero(leave)[0]:
-                self._depart(int(slot))
+            self._depart(np.nonzero(leave)[0])
 
         vacant = self._org & ~self._occupied
         if vacant.any():
             self._vacant_months += vacant
             refill = REFILL_RATE * (0.5 + 0.5 * self._convening) * (0.5 + 0.5 * self.synergy)
             refill = refill * self._refill_factor
-            for slot in np.nonzero(vacant & (draws[1] < refill))[0]:
-                self._seat_person(int(slot))
+            self._seat_people(np.nonzero(vacant & (draws[1] < refill))[0])
             given_up = vacant & ~self._occupied & (self._vacant_months > ORGANISATION_PATIENCE)
             self._org &= ~given_up
 
@@ -506,17 +511,16 @@ class PartnershipModel(mesa.Model):
             if recruit.any():
                 self._recruit(np.nonzero(recruit)[0])
 
-    def _depart(self, slot: int) -> None:
-        """The person in the seat leaves; their ties go with them."""
-        self._occupant[slot] = 0
-        self._occupied[slot] = False
-        self._engagement[slot] = 0.0
-        self._vacant_months[slot] = 0
-        g = self.group_size
-        grp, pos = divmod(slot, g)
+    def _depart(self, slots: np.ndarray) -> None:
+        """The people in these seats leave; their ties go with them."""
+        self._occupant[slots] = 0
+        self._occupied[slots] = False
+        self._engagement[slots] = 0.0
+        self._vacant_months[slots] = 0
+        grp, pos = np.divmod(slots, self.group_size)
         self._W[grp, pos, :] = 0.0
         self._W[grp, :, pos] = 0.0
-        self._departures += 1
+        self._departures += slots.size
 
     def _recruit(self, slots: np.ndarray, kinds: np.ndarray | None = None) -> None:
         """New organisations take given-up seats; their type follows the intended composition."""
@@ -526,14 +530,14 @@ class PartnershipModel(mesa.Model):
             weights[PATIENT_PARTNER] *= self.params["patient_partner_support"]
             if weights.sum() <= 0:
                 return
-            kinds = rng.choice(len(STAKEHOLDER_TYPES), size=slots.size, p=weights / weights.sum())
+            cumulative = np.cumsum(weights / weights.sum())
+            kinds = np.minimum(np.searchsorted(cumulative, rng.random(slots.size), side="right"), len(weights) - 1)
         self._type[slots] = kinds
         self._org_endowment[slots] = self._draw_endowment(kinds)
         self._full_endowment[slots] = self._org_endowment[slots]
         self._org[slots] = True
         self._retype(slots)
-        for slot in slots:
-            self._seat_person(int(slot))
+        self._seat_people(slots)
 
     def _check_dissolution(self) -> None:
         """The partnership ends after months with too few members or too little engagement."""
@@ -545,8 +549,7 @@ class PartnershipModel(mesa.Model):
             self.dissolved = True
             self.dissolved_month = self.steps
             self.events.append((self.steps, "dissolved"))
-            for slot in np.nonzero(occupied)[0]:
-                self._depart(int(slot))
+            self._depart(np.nonzero(occupied)[0])
             self._org[:] = False
 
     def _implement(self) -> None:
@@ -583,8 +586,7 @@ class PartnershipModel(mesa.Model):
             hit = rng.choice(present, size=n_hit, replace=False, p=weights / weights.sum())
             self._org_endowment[np.ix_(hit, SHOCKED_KINDS)] *= 1.0 - severity
             leave = hit[(self._occupant[hit] > 0) & (rng.random(hit.size) < SHOCK_DEPARTURE * severity)]
-            for slot in leave:
-                self._depart(int(slot))
+            self._depart(leave)
         self.events.append((self.steps, f"shock {severity:g}"))
 
     def set_parameter(self, name: str, value: Any) -> None:
@@ -612,7 +614,7 @@ class PartnershipModel(mesa.Model):
         strength = np.where(self._occupied, self._W.sum(axis=2).reshape(-1), -1.0)
         slot = int(strength.argmax())
         seat = int(self._seat_of_slot[slot])
-        self._depart(slot)
+        self._depart(np.array([slot]))
         self.events.append((self.steps, f"key partner left (seat {seat})"))
         return seat
 
