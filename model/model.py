@@ -68,6 +68,7 @@ RECOVERY_RATE = 0.15  # monthly recovery of what a shock took (support, resource
 SHOCK_ORG_SHARE = 1.0  # share of organisations hit by a shock of severity 1
 SHOCK_DEPARTURE = 0.2  # chance, per unit severity, that the person of a hit organisation is reassigned
 SHOCKED_KINDS = [RESOURCE_KINDS.index(k) for k in ("financial", "in_kind", "convening")]  # funding, staff, mandate
+ABILITY_SCALE = 2**16 - 1  # abilities are stored to 1/65535 (uint16)
 DISSOLUTION_MONTHS = 6  # months below the floor that end a partnership
 DISSOLUTION_SEATS = 3
 DISSOLUTION_ENGAGEMENT = 0.15
@@ -324,13 +325,9 @@ class PartnershipModel(mesa.Model):
         ability = dyn.sigmoid(1.2 * (general + specific) + shift)
         # people ordered from least to most able: the least-able fifth comes first
         order = np.argsort(ability.mean(axis=0), kind="stable")
-        self._ability = np.ascontiguousarray(ability[:, order], dtype=np.float32)
+        self._ability = np.ascontiguousarray(np.floor(ability[:, order] * ABILITY_SCALE), dtype=np.uint16)
         self._n_people = n
         self._n_low = max(1, n // 5)
-        # per-dimension sorted abilities, offset by 2 per dimension so one searchsorted serves all five
-        self._offsets = 2.0 * np.arange(len(DIMENSIONS))
-        self._sorted_abilities = (np.sort(self._ability, axis=1) + self._offsets[:, None]).ravel()
-        self._block_ends = n * np.arange(1, len(DIMENSIONS) + 1)
 
     def _seat_people(self, slots: np.ndarray) -> None:
         """New people take these seats: no trust history, middling engagement."""
@@ -648,13 +645,14 @@ class PartnershipModel(mesa.Model):
 
         A person passes a dimension when supply plus their matching ability reaches 1.
         """
-        cut = 1.0 - self.supply
-        per_dimension = self._block_ends - np.searchsorted(self._sorted_abilities, cut + self._offsets)
-        ok = (self._ability - cut.astype(np.float32)[:, None]).min(axis=0) >= 0.0
+        # abilities are held in units of 1/ABILITY_SCALE: compare integers, a fast pass over the cohort
+        cut = np.ceil((1.0 - self.supply) * ABILITY_SCALE).astype(np.uint16)[:, None]
+        passes = self._ability >= cut
+        ok = passes.all(axis=0)
         low = np.count_nonzero(ok[: self._n_low])
         rest = np.count_nonzero(ok[self._n_low :])
         n = self._n_people
-        return per_dimension / n, (low + rest) / n, low / self._n_low, rest / (n - self._n_low)
+        return passes.sum(axis=1) / n, (low + rest) / n, low / self._n_low, rest / (n - self._n_low)
 
     def _observe(self) -> None:
         """Record this month's outputs (the per-step series and the DataCollector read them)."""
