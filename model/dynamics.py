@@ -41,13 +41,21 @@ def conflict_scale(power_asymmetry: float, decision_inclusiveness: float, leader
     return power_asymmetry * (1.0 - decision_inclusiveness) * (1.0 - leadership)
 
 
-def trust_after_meeting(w, gain, conflict, conflict_weight):
-    """Trust on ties used at a meeting: small wins close part of the gap, conflict erodes.
+def trust_after_meeting(w, worked, gain, decay, conflict_loss):
+    """Expected trust on each tie after a month with a meeting (arrays over pairs).
 
-    ``w + gain * (1 - w) - conflict_weight * conflict * w``, floored at 0 (it cannot
-    exceed 1 for w, gain in [0, 1]).
+    A tie worked on at the meeting (weight ``worked``: both attended, times their
+    chance of contact) moves towards ``w + gain * (1 - w) - conflict_loss * w``
+    (small wins close part of the gap to full trust, conflict erodes it); a tie not
+    worked on decays to ``w * (1 - decay)``. Computed with one temporary array.
     """
-    return np.maximum(gain + w * ((1.0 - gain) - conflict_weight * conflict), 0.0)
+    change = (decay - gain) - conflict_loss
+    change *= w
+    change += gain
+    change *= worked
+    out = w * (1.0 - decay)
+    out += change
+    return out
 
 
 def engagement_target(net_benefit, synergy: float, synergy_feedback: float, beta: float, net0: float):

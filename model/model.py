@@ -33,6 +33,8 @@ from model.outputs import OUTPUTS, summarise
 from model.parameters import STAKEHOLDER_TYPES, ParameterError, validate_parameters
 
 # ---- constants of the mechanics (rationale in docs/ODD.md, "Submodels")
+PLENARY_SEATS = 30  # largest partnership that works as one table; larger ones work in committees
+PAIR_DTYPE = np.float32  # pair arrays (trust and per-pair constants): half the memory traffic of float64
 NEW_TIE_TRUST = 0.1  # trust on a tie that has just formed
 INITIAL_TRUST = (0.2, 0.5)  # range of trust on ties that exist at the start
 TIE_FLOOR = 0.02  # a tie whose trust falls below this is gone
@@ -119,9 +121,9 @@ class PartnershipModel(mesa.Model):
             np.random.default_rng(s) for s in streams
         )
 
-        # -- the table: seats in committees (one committee when seats <= committee_size)
+        # -- the table: one table up to PLENARY_SEATS, otherwise committees of about committee_size
         n = p["seats"]
-        self.n_groups = G = math.ceil(n / p["committee_size"])
+        self.n_groups = G = 1 if n <= PLENARY_SEATS else math.ceil(n / p["committee_size"])
         self.group_size = g = math.ceil(n / G)
         S = G * g
         seat_slot = (np.arange(n) % G) * g + np.arange(n) // G  # round-robin over committees
@@ -168,7 +170,7 @@ class PartnershipModel(mesa.Model):
         self._founders = set(self._occupant[seat_slot].tolist())
 
         # -- the partnership network: trust on ties, one block per committee
-        self._W = np.zeros((G, g, g))
+        self._W = np.zeros((G, g, g), dtype=PAIR_DTYPE)
         self._init_ties()
         self._pair_arrays()
 
@@ -243,7 +245,7 @@ class PartnershipModel(mesa.Model):
         trust = self._rng_structure.uniform(*INITIAL_TRUST, size=(G, g, g))
         trust = np.triu(trust, 1)
         trust = trust + trust.transpose(0, 2, 1)
-        self._W = np.where(tie, trust, 0.0)
+        self._W = np.where(tie, trust, 0.0).astype(PAIR_DTYPE)
 
     def _lead_pairs(self) -> np.ndarray:
         G, g = self.n_groups, self.group_size
@@ -258,61 +260,62 @@ class PartnershipModel(mesa.Model):
         p = self.params
         G, g = self.n_groups, self.group_size
         t = self._type.reshape(G, g)
-        self._pair_distance = TYPE_DISTANCE[t[:, :, None], t[:, None, :]]
+        self._pair_distance = TYPE_DISTANCE[t[:, :, None], t[:, None, :]].astype(PAIR_DTYPE)
         power = TYPE_POWER[t]
         self._conflict_scale = dyn.conflict_scale(p["power_asymmetry"], p["decision_inclusiveness"], p["leadership"])
-        self._pair_conflict = self._conflict_scale * np.abs(power[:, :, None] - power[:, None, :])
+        self._pair_conflict = (self._conflict_scale * np.abs(power[:, :, None] - power[:, None, :])).astype(PAIR_DTYPE)
         off = ~np.eye(g, dtype=bool)
         p_contact = np.where(self._lead_pairs(), 1.0, 1.0 - LEAD_CONTACT_DROP * p["centralization"])
-        self._p_contact = p_contact * off
-        self._ones = np.ones(g)
+        self._p_contact = (p_contact * off).astype(PAIR_DTYPE)
+        self._ones = np.ones(g, dtype=PAIR_DTYPE)
         self._coordination_factor = COORDINATION_FLOOR + (1 - COORDINATION_FLOOR) * p["coordination"]
         self._p_form = TIE_FORMATION[0] + TIE_FORMATION[1] * p["leadership"]
         self._p_formed = self._p_contact * self._p_form
         self._upper_mask = np.triu(np.ones((g, g), dtype=bool), 1)
         self._contact_conflict = self._pair_conflict * self._p_contact
+        self._conflict_loss = CONFLICT_WEIGHT * self._pair_conflict
         self._meeting_gain = p["trust_gain"] * dyn.interaction_quality(p["communication"], p["leadership"])
         self._seat_constants()
 
     def _seat_constants(self, slots: np.ndarray | None = None) -> None:
-        """Per-seat constants: power, stake, patient partners' costs, kinds held (all seats, or these)."""
-        if slots is None:
-            S = self._type.size
-            self._gain_base, self._time_cost, self._refill_factor = np.zeros(S), np.zeros(S), np.zeros(S)
-            self._is_patient = np.zeros(S, dtype=bool)
-            self._holds = np.zeros((S, len(RESOURCE_KINDS)))
-            slots = np.arange(S)
+        """Per-seat constants from the seat's type and resources (all seats, or just these)."""
         p = self.params
+        if slots is None:
+            # what each type brings to benefits and costs, under this run's parameters
+            di, support = p["decision_inclusiveness"], p["patient_partner_support"]
+            patient = np.arange(len(STAKEHOLDER_TYPES)) == PATIENT_PARTNER
+            self._type_gain = GAIN_WEIGHTS[1] * (di + (1.0 - di) * TYPE_POWER) + GAIN_WEIGHTS[3] * TYPE_STAKE
+            self._type_cost = (
+                TIME_COST * p["meeting_interval"] ** -0.5 * (1.0 - 0.7 * p["coordination"]) * (1.0 + (1.0 - support) * patient)
+            )
+            self._type_refill = np.where(patient, support, 1.0)
+            slots = slice(None)
+            self._holds = np.zeros((self._type.size, len(RESOURCE_KINDS)))
         kinds = self._type[slots]
-        patient = kinds == PATIENT_PARTNER
-        self._is_patient[slots] = patient
-        self._refill_factor[slots] = np.where(patient, p["patient_partner_support"], 1.0)
-        di = p["decision_inclusiveness"]
-        self._gain_base[slots] = GAIN_WEIGHTS[1] * (di + (1.0 - di) * TYPE_POWER[kinds]) + GAIN_WEIGHTS[3] * TYPE_STAKE[kinds]
-        self._time_cost[slots] = (
-            TIME_COST
-            * p["meeting_interval"] ** -0.5
-            * (1.0 - 0.7 * p["coordination"])
-            * (1.0 + (1.0 - p["patient_partner_support"]) * patient)
-        )
+        if isinstance(slots, slice):
+            self._gain_base, self._time_cost = self._type_gain[kinds], self._type_cost[kinds]
+            self._refill_factor, self._is_patient = self._type_refill[kinds], kinds == PATIENT_PARTNER
+        else:
+            self._gain_base[slots], self._time_cost[slots] = self._type_gain[kinds], self._type_cost[kinds]
+            self._refill_factor[slots], self._is_patient[slots] = self._type_refill[kinds], kinds == PATIENT_PARTNER
         endowment = self._org_endowment[slots]
-        profile = endowment / np.maximum(endowment.sum(axis=1, keepdims=True), 1e-12)
-        self._holds[slots] = profile >= STRONG_SHARE
+        self._holds[slots] = endowment >= STRONG_SHARE * endowment.sum(axis=1, keepdims=True)
 
     def _retype(self, slots: np.ndarray) -> None:
         """Seats whose organisation (type) changed: refresh their rows of the pair arrays only."""
-        g = self.group_size
-        for slot in slots.tolist():
-            grp, pos = divmod(slot, g)
-            kinds = self._type[grp * g : (grp + 1) * g]
-            kind = self._type[slot]
-            distance = TYPE_DISTANCE[kind, kinds]
-            conflict = self._conflict_scale * np.abs(TYPE_POWER[kind] - TYPE_POWER[kinds])
-            self._pair_distance[grp, pos, :] = distance
-            self._pair_distance[grp, :, pos] = distance
-            self._pair_conflict[grp, pos, :] = conflict
-            self._pair_conflict[grp, :, pos] = conflict
-            self._contact_conflict[grp] = self._pair_conflict[grp] * self._p_contact[grp]
+        grp, pos = np.divmod(slots, self.group_size)
+        kind = self._type[slots][:, None]
+        kinds = self._type.reshape(self.n_groups, self.group_size)[grp]  # types of each seat's committee
+        conflict = self._conflict_scale * np.abs(TYPE_POWER[kind] - TYPE_POWER[kinds])
+        contact = self._p_contact[grp, pos, :]  # symmetric
+        for array, rows in (
+            (self._pair_distance, TYPE_DISTANCE[kind, kinds]),
+            (self._pair_conflict, conflict),
+            (self._contact_conflict, conflict * contact),
+            (self._conflict_loss, CONFLICT_WEIGHT * conflict),
+        ):
+            array[grp, pos, :] = rows
+            array[grp, :, pos] = rows
         self._seat_constants(slots)
 
     def _init_population(self, rng: np.random.Generator) -> None:
@@ -397,15 +400,14 @@ class PartnershipModel(mesa.Model):
         a = attend.reshape(G, g)
         together = a[:, :, None] & a[:, None, :]
         W = self._W
+        tie = W > 0.0
         # ties between members who both attend are worked on, in proportion to their chance of contact
         # (the expected effect of contact; see docs/ODD.md); other ties decay
         gain = self._meeting_gain * (1.0 + p["synergy_feedback"] * self.synergy)
-        met = dyn.trust_after_meeting(W, gain, self._pair_conflict, CONFLICT_WEIGHT)
-        kept = W * (1.0 - p["trust_decay"])
-        worked = together * (W > 0.0) * self._p_contact
-        W = kept + worked * (met - kept)
+        worked = (together & tie) * self._p_contact
+        W = dyn.trust_after_meeting(W, worked, gain, p["trust_decay"], self._conflict_loss)
         # pairs without a tie who attend together: each forms one with chance p_contact * p_form
-        candidates = np.flatnonzero(together & (W == 0.0) & self._upper_mask)
+        candidates = np.flatnonzero((together > tie) & self._upper_mask)
         if candidates.size:
             formed = candidates[rng.random(candidates.size) < self._p_formed.flat[candidates]]
             grp, rest = np.divmod(formed, g * g)
@@ -415,7 +417,7 @@ class PartnershipModel(mesa.Model):
         W *= W >= TIE_FLOOR
         self._W = W
         # conflict met: power differences with the others present, weighted by contact chance
-        af = a[:, :, None].astype(float)
+        af = a[:, :, None].astype(PAIR_DTYPE)
         contacts = np.matmul(self._p_contact, af).reshape(-1) * attend
         exposure = np.matmul(self._contact_conflict, af).reshape(-1) * attend
         self._conflict_exposure = exposure / np.maximum(contacts, 1e-12)
@@ -652,7 +654,7 @@ class PartnershipModel(mesa.Model):
         low = np.count_nonzero(ok[: self._n_low])
         rest = np.count_nonzero(ok[self._n_low :])
         n = self._n_people
-        return passes.sum(axis=1) / n, (low + rest) / n, low / self._n_low, rest / (n - self._n_low)
+        return np.count_nonzero(passes, axis=1) / n, (low + rest) / n, low / self._n_low, rest / (n - self._n_low)
 
     def _observe(self) -> None:
         """Record this month's outputs (the per-step series and the DataCollector read them)."""
@@ -691,7 +693,7 @@ class PartnershipModel(mesa.Model):
 
     def summary(self) -> dict[str, Any]:
         """The run summary: outcomes, the seed and every parameter value."""
-        retained = sum(1 for uid in self._founders if uid in set(self._occupant.tolist()))
+        retained = len(self._founders.intersection(self._occupant.tolist()))
         out = summarise(self.series(), retention=retained / max(1, len(self._founders)), dissolved=self.dissolved)
         out["seed"] = self.seed
         out.update(self.params)

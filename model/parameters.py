@@ -157,8 +157,8 @@ PARAMETERS: dict[str, Parameter] = {
            "Share of pairs of members who already have a working relationship at the start."),
         _p("centralization", 0.3, 0, 1, "share", "structure",
            "How much the work runs through the lead: ties to the lead vs among other members."),
-        _p("committee_size", 30, 5, 100, "people", "structure",
-           "Largest group that meets as one table; bigger partnerships work in committees of this size.", int),
+        _p("committee_size", 12, 4, 60, "people", "structure",
+           "Size of the working committees of a partnership too big (over 30 seats) to work as one table.", int),
         # --- interpersonal enabling processes
         _p("communication", 0.6, 0, 1, "share", "interpersonal",
            "Quality of communication at meetings and in joint work."),

@@ -29,7 +29,7 @@ def _value(p):
 
 
 # keep property runs small: bounded seats, cohort and horizon; everything else over its full range
-_SMALLER = {"seats": (3, 60), "population_size": (100, 1500), "steps": (1, 36), "committee_size": (5, 100)}
+_SMALLER = {"seats": (3, 60), "population_size": (100, 1500), "steps": (1, 36), "committee_size": (4, 60)}
 
 
 @st.composite
