@@ -59,8 +59,12 @@ def trust_after_meeting(w, worked, gain, decay, conflict_loss):
 
 
 def engagement_target(net_benefit, synergy: float, synergy_feedback: float, beta: float, net0: float):
-    """Engagement a member drifts towards: benefits net of drawbacks, plus synergy's energy."""
-    return sigmoid(beta * (net_benefit - net0) + synergy_feedback * synergy)
+    """Engagement a member drifts towards: sigmoid(beta * (net_benefit - net0) + synergy_feedback * synergy)."""
+    # sigmoid(x) = (1 + tanh(x / 2)) / 2: three array operations instead of five
+    target = np.tanh(net_benefit * (0.5 * beta) + 0.5 * (synergy_feedback * synergy - beta * net0))
+    target += 1.0
+    target *= 0.5
+    return target
 
 
 def coverage(holders: np.ndarray, scale: float) -> np.ndarray:

@@ -70,7 +70,7 @@ RECOVERY_RATE = 0.15  # monthly recovery of what a shock took (support, resource
 SHOCK_ORG_SHARE = 1.0  # share of organisations hit by a shock of severity 1
 SHOCK_DEPARTURE = 0.2  # chance, per unit severity, that the person of a hit organisation is reassigned
 SHOCKED_KINDS = [RESOURCE_KINDS.index(k) for k in ("financial", "in_kind", "convening")]  # funding, staff, mandate
-ABILITY_SCALE = 2**16 - 1  # abilities are stored to 1/65535 (uint16)
+ABILITY_LEVELS = 1024  # abilities are held in steps of 1/1024
 DISSOLUTION_MONTHS = 6  # months below the floor that end a partnership
 DISSOLUTION_SEATS = 3
 DISSOLUTION_ENGAGEMENT = 0.15
@@ -176,8 +176,8 @@ class PartnershipModel(mesa.Model):
 
         # -- partnership-level state
         self.synergy = 0.0
-        self.implementation_by_dimension = np.zeros(len(DIMENSIONS))
-        self._mobilisation = np.zeros(len(RESOURCE_KINDS))
+        self.implementation_by_dimension = [0.0] * len(DIMENSIONS)
+        self._mobilisation = [0.0] * len(RESOURCE_KINDS)  # extra share offered of each kind (few kinds: a list)
         self._support_factor = 1.0
         self._shocked = False
         self._conflict = 0.0
@@ -190,7 +190,7 @@ class PartnershipModel(mesa.Model):
 
         # -- the vulnerable population: abilities (5 x people), fixed over the run
         self._init_population(rng_population)
-        self.supply = np.full(len(DIMENSIONS), SUPPLY_BASELINE)
+        self.supply = [SUPPLY_BASELINE] * len(DIMENSIONS)  # accessibility of local PHC, by dimension
 
         # -- observation
         self.observed: dict[str, float] = {}
@@ -273,6 +273,7 @@ class PartnershipModel(mesa.Model):
         self._p_formed = self._p_contact * self._p_form
         self._upper_mask = np.triu(np.ones((g, g), dtype=bool), 1)
         self._contact_conflict = self._pair_conflict * self._p_contact
+        self._contact_and_conflict = np.concatenate([self._p_contact, self._contact_conflict], axis=1)
         self._conflict_loss = CONFLICT_WEIGHT * self._pair_conflict
         self._meeting_gain = p["trust_gain"] * dyn.interaction_quality(p["communication"], p["leadership"])
         self._seat_constants()
@@ -300,6 +301,7 @@ class PartnershipModel(mesa.Model):
             self._refill_factor[slots], self._is_patient[slots] = self._type_refill[kinds], kinds == PATIENT_PARTNER
         endowment = self._org_endowment[slots]
         self._holds[slots] = endowment >= STRONG_SHARE * endowment.sum(axis=1, keepdims=True)
+        self._costs = self._time_cost + FRUSTRATION_WEIGHT * self._conflict_exposure
 
     def _retype(self, slots: np.ndarray) -> None:
         """Seats whose organisation (type) changed: refresh their rows of the pair arrays only."""
@@ -316,6 +318,7 @@ class PartnershipModel(mesa.Model):
         ):
             array[grp, pos, :] = rows
             array[grp, :, pos] = rows
+        self._contact_and_conflict[:, self.group_size :] = self._contact_conflict
         self._seat_constants(slots)
 
     def _init_population(self, rng: np.random.Generator) -> None:
@@ -326,11 +329,17 @@ class PartnershipModel(mesa.Model):
         specific = rng.standard_normal((len(DIMENSIONS), n)) * 0.6
         shift = 1.5 * (0.5 - p["population_vulnerability"])
         ability = dyn.sigmoid(1.2 * (general + specific) + shift)
-        # people ordered from least to most able: the least-able fifth comes first
-        order = np.argsort(ability.mean(axis=0), kind="stable")
-        self._ability = np.ascontiguousarray(np.floor(ability[:, order] * ABILITY_SCALE), dtype=np.uint16)
-        self._n_people = n
-        self._n_low = max(1, n // 5)
+        # abilities held in steps of 1/ABILITY_LEVELS, the least-able fifth first
+        self._n_people, self._n_low = n, max(1, n // 5)
+        low = np.argpartition(ability.sum(axis=0), self._n_low - 1)[: self._n_low]
+        first = np.zeros(n, dtype=bool)
+        first[low] = True
+        levels = np.minimum(ability * ABILITY_LEVELS, ABILITY_LEVELS - 1).astype(np.uint16)
+        self._ability = np.ascontiguousarray(np.concatenate([levels[:, first], levels[:, ~first]], axis=1))
+        # people at or above each level, per dimension: the share passing a dimension is a look-up
+        counts = np.stack([np.bincount(row, minlength=ABILITY_LEVELS + 1) for row in self._ability])
+        self._at_least = np.cumsum(counts[:, ::-1], axis=1)[:, ::-1]
+        self._dimension_rows = np.arange(len(DIMENSIONS))
 
     def _seat_people(self, slots: np.ndarray) -> None:
         """New people take these seats: no trust history, middling engagement."""
@@ -382,7 +391,7 @@ class PartnershipModel(mesa.Model):
         else:
             self._members_update()
         self._implement()
-        self.supply += (self._supply_target() - self.supply) / p["access_lag"]
+        self._update_supply()
         self._observe()
         self.datacollector.collect(self)
         if month >= self.horizon:
@@ -417,10 +426,11 @@ class PartnershipModel(mesa.Model):
         W *= W >= TIE_FLOOR
         self._W = W
         # conflict met: power differences with the others present, weighted by contact chance
-        af = a[:, :, None].astype(PAIR_DTYPE)
-        contacts = np.matmul(self._p_contact, af).reshape(-1) * attend
-        exposure = np.matmul(self._contact_conflict, af).reshape(-1) * attend
+        met = np.matmul(self._contact_and_conflict, a[:, :, None].astype(PAIR_DTYPE))  # (G, 2g, 1)
+        contacts = met[:, :g].reshape(-1) * attend
+        exposure = met[:, g:].reshape(-1) * attend
         self._conflict_exposure = exposure / np.maximum(contacts, 1e-12)
+        self._costs = self._time_cost + FRUSTRATION_WEIGHT * self._conflict_exposure
         total = float(np.add.reduce(contacts))
         self._conflict = float(np.add.reduce(exposure)) / total if total > 0 else 0.0
 
@@ -439,10 +449,11 @@ class PartnershipModel(mesa.Model):
         # contribution and integration with complementarity: members share a share e*t of what
         # they hold; where a kind is scarce they add part of what they hold back (mobilisation)
         share = e * trust
-        reach = (1.0 - np.exp(-strength / STRENGTH_SCALE)) * share
-        reaching = reach @ self._endowment + self._mobilisation * ((reach * (1.0 - share)) @ self._endowment)
-        self._pool = reaching
-        pool = reaching.tolist()
+        reach = share - share * np.exp(strength * (-1.0 / STRENGTH_SCALE))
+        given = reach @ self._endowment
+        spare = (reach - reach * share) @ self._endowment
+        self._pool_array = given + np.array(self._mobilisation) * spare
+        self._pool = pool = self._pool_array.tolist()
         capacity = dyn.power_mean(pool, self._rho)
         self._usable = capacity * self._coordination_factor
         integration = min(1.0, self._usable / self._reference_capacity)
@@ -453,23 +464,25 @@ class PartnershipModel(mesa.Model):
         adaptive = math.fsum(1.0 - math.exp(-h / COVER_SCALE) for h in holders) / len(holders)
         mean_pool = math.fsum(pool) / len(pool)
         if mean_pool > 0:
-            scarcity = np.maximum(0.0, 1.0 - reaching / mean_pool)
-            self._mobilisation += MOBILISATION_RATE * adaptive * (scarcity - self._mobilisation)
+            rate = MOBILISATION_RATE * adaptive
+            self._mobilisation = [
+                m + rate * (max(0.0, 1.0 - x / mean_pool) - m) for m, x in zip(self._mobilisation, pool, strict=True)
+            ]
 
         # perceived benefits and drawbacks of taking part
         complement = (W * self._pair_distance.reshape(W.shape)) @ ones
-        progress = math.fsum(self.implementation_by_dimension.tolist()) / len(DIMENSIONS)
+        progress = math.fsum(self.implementation_by_dimension) / len(DIMENSIONS)
         mandate = p["external_support"] * self._support_factor
-        gains = self._gain_base - GAIN_WEIGHTS[0] * np.exp(-complement / BENEFIT_SCALE)
+        gains = self._gain_base - GAIN_WEIGHTS[0] * np.exp(complement * (-1.0 / BENEFIT_SCALE))
         gains += GAIN_WEIGHTS[0] + GAIN_WEIGHTS[2] * progress + GAIN_WEIGHTS[4] * mandate
-        costs = self._time_cost + FRUSTRATION_WEIGHT * self._conflict_exposure
-        self._net_benefit = net = (gains - costs) * occupied
-        self._benefit_share = gains / (gains + costs) * occupied
+        costs = self._costs
+        self._net_benefit = net = gains - costs
+        self._benefit_share = gains / (gains + costs)
 
         # the four manifestations, and synergy as a state that builds up
         if n_occ:
             mean_trust = float(trust @ occupied) / n_occ
-            benefit = float(np.add.reduce(self._benefit_share)) / n_occ
+            benefit = float(self._benefit_share @ occupied) / n_occ
         else:
             mean_trust = benefit = 0.0
         atmosphere = max(0.0, mean_trust - self._conflict)
@@ -489,26 +502,28 @@ class PartnershipModel(mesa.Model):
         """Departures, seats refilled by the same organisation, seats given up, new organisations."""
         p = self.params
         draws = self._rng_turnover.random((3, self._occupied.size))
-        e = self._engagement
-        hazard = p["individual_turnover"] + DROPOUT * (1.0 - e) ** 2
-        leave = self._occupied & (draws[0] < hazard)
-        if leave.any():
-            self._depart(np.nonzero(leave)[0])
+        stay = 1.0 - self._engagement
+        stay *= stay
+        stay *= DROPOUT
+        stay += p["individual_turnover"]  # leaving hazard
+        leave = self._occupied & (draws[0] < stay)
+        if np.count_nonzero(leave):
+            self._depart(np.flatnonzero(leave))
 
-        vacant = self._org & ~self._occupied
-        if vacant.any():
+        vacant = self._org > self._occupied  # the organisation holds the seat, nobody sits in it
+        if np.count_nonzero(vacant):
             self._vacant_months += vacant
             refill = REFILL_RATE * (0.5 + 0.5 * self._convening) * (0.5 + 0.5 * self.synergy)
-            refill = refill * self._refill_factor
-            self._seat_people(np.nonzero(vacant & (draws[1] < refill))[0])
-            given_up = vacant & ~self._occupied & (self._vacant_months > ORGANISATION_PATIENCE)
-            self._org &= ~given_up
+            named = vacant & (draws[1] < refill * self._refill_factor)
+            if np.count_nonzero(named):
+                self._seat_people(np.flatnonzero(named))
+            self._org &= ~(vacant > named) | (self._vacant_months <= ORGANISATION_PATIENCE)
 
-        closed = self._valid & ~self._org
-        if closed.any():
+        closed = self._valid > self._org
+        if np.count_nonzero(closed):
             recruit = closed & (draws[2] < RECRUITMENT_RATE * self._convening * self.synergy)
-            if recruit.any():
-                self._recruit(np.nonzero(recruit)[0])
+            if np.count_nonzero(recruit):
+                self._recruit(np.flatnonzero(recruit))
 
     def _depart(self, slots: np.ndarray) -> None:
         """The people in these seats leave; their ties go with them."""
@@ -548,25 +563,33 @@ class PartnershipModel(mesa.Model):
             self.dissolved = True
             self.dissolved_month = self.steps
             self.events.append((self.steps, "dissolved"))
-            self._depart(np.nonzero(occupied)[0])
+            self._depart(np.flatnonzero(occupied))
             self._org[:] = False
 
     def _implement(self) -> None:
         """Usable capacity, scaled by external support, advances the solution where resources point."""
-        I = self.implementation_by_dimension
+        I = self.implementation_by_dimension  # five numbers: plain Python beats numpy's call overhead
         if self.dissolved:
-            I *= 1.0 - UNSUSTAINED_DECAY
+            self.implementation_by_dimension = [x * (1.0 - UNSUSTAINED_DECAY) for x in I]
             return
         support = self.params["external_support"] * self._support_factor
         capacity = 1.0 - math.exp(-self._usable / self._task)
-        aimed = self._pool @ KIND_TO_DIMENSION
-        total = aimed.sum()
-        share = aimed / total if total > 0 else np.full(len(DIMENSIONS), 1 / len(DIMENSIONS))
-        I += IMPLEMENTATION_SPEED * support * capacity * len(DIMENSIONS) * share * (1.0 - I)
-        np.clip(I, 0.0, 1.0, out=I)
+        aimed = (self._pool_array @ KIND_TO_DIMENSION).tolist()
+        total = sum(aimed)
+        n = len(DIMENSIONS)
+        rate = IMPLEMENTATION_SPEED * support * capacity * n
+        shares = [a / total for a in aimed] if total > 0 else [1.0 / n] * n
+        self.implementation_by_dimension = [
+            min(1.0, max(0.0, x + rate * s * (1.0 - x))) for x, s in zip(I, shares, strict=True)
+        ]
 
-    def _supply_target(self) -> np.ndarray:
-        return SUPPLY_BASELINE + (1.0 - SUPPLY_BASELINE) * ACCESS_IMPACT * self.implementation_by_dimension
+    def _update_supply(self) -> None:
+        """Each dimension's accessibility moves towards what the implemented solution supports (lag in months)."""
+        lag = self.params["access_lag"]
+        reach = (1.0 - SUPPLY_BASELINE) * ACCESS_IMPACT
+        self.supply = [
+            s + (SUPPLY_BASELINE + reach * i - s) / lag for s, i in zip(self.supply, self.implementation_by_dimension, strict=True)
+        ]
 
     # ------------------------------------------------------------------ interventions
     def apply_shock(self, severity: float) -> None:
@@ -638,7 +661,7 @@ class PartnershipModel(mesa.Model):
 
     def _members_update_without_feedback(self) -> None:
         """Compute the month-0 manifestations without moving engagement or mobilisation."""
-        saved = (self._engagement.copy(), self._mobilisation.copy(), self.synergy)
+        saved = (self._engagement.copy(), list(self._mobilisation), self.synergy)
         self._members_update()
         self._engagement, self._mobilisation, self.synergy = saved
 
@@ -647,14 +670,14 @@ class PartnershipModel(mesa.Model):
 
         A person passes a dimension when supply plus their matching ability reaches 1.
         """
-        # abilities are held in units of 1/ABILITY_SCALE: compare integers, a fast pass over the cohort
-        cut = np.ceil((1.0 - self.supply) * ABILITY_SCALE).astype(np.uint16)[:, None]
-        passes = self._ability >= cut
-        ok = passes.all(axis=0)
+        # integer abilities: one comparison pass over the cohort decides who passes all five
+        cut = np.array([math.ceil((1.0 - s) * ABILITY_LEVELS) for s in self.supply], dtype=np.uint16)
+        ok = (self._ability >= cut[:, None]).all(axis=0)
         low = np.count_nonzero(ok[: self._n_low])
         rest = np.count_nonzero(ok[self._n_low :])
         n = self._n_people
-        return np.count_nonzero(passes, axis=1) / n, (low + rest) / n, low / self._n_low, rest / (n - self._n_low)
+        per_dimension = self._at_least[self._dimension_rows, cut]
+        return per_dimension / n, (low + rest) / n, low / self._n_low, rest / (n - self._n_low)
 
     def _observe(self) -> None:
         """Record this month's outputs (the per-step series and the DataCollector read them)."""
@@ -677,7 +700,7 @@ class PartnershipModel(mesa.Model):
             n_occ,
             self.cumulative_members,
             self._departures,
-            float(np.add.reduce(self.implementation_by_dimension)) / len(DIMENSIONS),
+            math.fsum(self.implementation_by_dimension) / len(DIMENSIONS),
             access,
             *per_dimension.tolist(),
             access_rest - access_low,

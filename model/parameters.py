@@ -200,7 +200,7 @@ PARAMETERS: dict[str, Parameter] = {
         # --- population served
         _p("access_lag", 6.0, 1, 36, "months", "population",
            "Time constant of access's response to what the partnership implemented."),
-        _p("population_size", 5000, 100, 200000, "people", "population",
+        _p("population_size", 2000, 100, 200000, "people", "population",
            "People in the vulnerable-population cohort.", int),
         _p("population_vulnerability", 0.5, 0, 1, "share", "population",
            "How far the cohort's abilities to perceive, seek, reach, pay and engage fall short (1 = most vulnerable)."),
