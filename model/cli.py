@@ -4,6 +4,8 @@
     phc-synergy scenarios [--run] [--seeds N] [--out DIR]
     phc-synergy run [--scenario NAME|FILE] [--set NAME=VALUE ...] [--steps N] [--seed S]
                     [--out FILE.csv|FILE.parquet] [--summary FILE.json]
+    phc-synergy sweep SPEC.toml --out DIR [--workers N | --scheduler tcp://HOST:PORT] [--resume]
+    phc-synergy export DIR --format csv|behaviorspace [--out FILE]
 
 Every user error prints ``phc-synergy: error: <message>`` on stderr and exits with
 status 2. Files are written to a temporary name in the target folder and then
@@ -123,6 +125,39 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="FILE", help="write the per-step series to FILE.csv or FILE.parquet")
     p.add_argument("--summary", metavar="FILE", help="write the run summary (seed, outcomes, every parameter) as JSON")
     p.set_defaults(handler=cmd_run)
+
+    p = sub.add_parser(
+        "sweep",
+        help="run the runs of a sweep spec (grid, lhs, sobol, morris) and store them in a folder of Parquet chunks",
+        description="Run a sweep spec (see experiments/configs/example_sweep.toml). Runs are stored as they finish;"
+        " a sweep that stopped is continued with --resume.",
+    )
+    p.add_argument("spec", metavar="SPEC.toml", help="the sweep spec")
+    p.add_argument("--out", metavar="DIR", required=True, help="the sweep folder (new or empty, or the sweep to resume)")
+    p.add_argument(
+        "--workers", metavar="N", help="1 = serial, in this process (default); N > 1 = a local Dask cluster of N processes"
+    )
+    p.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run on an existing Dask cluster")
+    p.add_argument("--resume", action="store_true", help="continue the sweep in DIR: run only the runs not stored yet")
+    p.add_argument("--batch-size", metavar="N", help="runs per task (default: up to 25)")
+    p.add_argument(
+        "--chunk-runs", metavar="N", help="write a Parquet chunk every N finished runs (default: 2000) ..."
+    )
+    p.add_argument("--chunk-seconds", metavar="S", help="... or every S seconds, whichever comes first (default: 30)")
+    p.add_argument("--quiet", action="store_true", help="no progress line")
+    p.set_defaults(handler=cmd_sweep)
+
+    p = sub.add_parser(
+        "export",
+        help="write a sweep's runs as a flat CSV table or in NetLogo BehaviorSpace's table layout",
+        description="csv: one row per run (every column of the run table). behaviorspace: BehaviorSpace's 'table'"
+        " format: one row per run per month when the sweep kept per-step series, else one row per run at its last"
+        " month, with [run number], seed, the parameters, [step] and the outputs.",
+    )
+    p.add_argument("dir", metavar="DIR", help="a sweep folder")
+    p.add_argument("--format", choices=("csv", "behaviorspace"), required=True, help="the layout")
+    p.add_argument("--out", metavar="FILE", help="default: DIR/runs.csv (csv) or DIR/behaviorspace.csv")
+    p.set_defaults(handler=cmd_export)
     return parser
 
 
@@ -299,6 +334,99 @@ def _write_csv(f: Any, header: Sequence[str], rows: Iterable[dict[str, Any]]) ->
         writer.writerow([_csv_value(row.get(h)) for h in header])
 
 
+# ---------------------------------------------------------------------------- sweep, export
+def cmd_sweep(args: argparse.Namespace) -> int:
+    # The options, the spec (with every design point) and the folder are checked before any run starts.
+    from experiments.engine import EngineError, EngineStartError
+    from experiments.spec import SpecError, load_spec
+    from experiments.store import StoreError
+    from experiments.sweep import DEFAULT_CHUNK_SECONDS, Progress, run_sweep
+
+    if args.workers is not None and args.scheduler is not None:
+        raise UserError("give --workers N (a local cluster) or --scheduler ADDRESS (an existing one), not both")
+    workers = _positive_int("--workers", args.workers) if args.workers is not None else 1
+    if args.scheduler is not None and not args.scheduler.strip():
+        raise UserError("--scheduler '': expected an address such as tcp://127.0.0.1:8786")
+    options: dict[str, Any] = {}
+    if args.batch_size is not None:
+        options["batch_size"] = _positive_int("--batch-size", args.batch_size)
+    if args.chunk_runs is not None:
+        options["chunk_runs"] = _positive_int("--chunk-runs", args.chunk_runs)
+    options["chunk_seconds"] = (
+        _positive_float("--chunk-seconds", args.chunk_seconds) if args.chunk_seconds is not None else DEFAULT_CHUNK_SECONDS
+    )
+    out = Path(args.out).expanduser()
+    try:
+        spec = load_spec(args.spec)
+    except SpecError as exc:
+        raise UserError(str(exc)) from None
+    where = f"the Dask cluster at {args.scheduler}" if args.scheduler else (
+        f"a local Dask cluster of {workers} processes" if workers > 1 else "this process"
+    )
+    print(
+        f"sweep '{spec.name}': {spec.method} design, {spec.n_points} points x {spec.replicates} replicates ="
+        f" {spec.n_runs} runs on {where}; spec hash {spec.hash[:12]}",
+        file=sys.stderr,
+    )
+    try:
+        result = run_sweep(
+            spec,
+            out,
+            workers=workers,
+            scheduler=args.scheduler,
+            resume=args.resume,
+            progress=None if args.quiet else Progress(sys.stderr),
+            **options,
+        )
+    except (StoreError, EngineStartError) as exc:
+        raise UserError(str(exc)) from None
+    except EngineError as exc:
+        print(
+            f"{PROG}: error: {exc}\nthe runs finished so far are stored in {str(out)!r}; continue with --resume",
+            file=sys.stderr,
+        )
+        return 1
+    if result.ran == 0:
+        print(f"nothing to run: all {result.total} runs are already stored in {out} ({result.errors} errors)")
+        return 0
+    if result.errors:
+        print(
+            f"{result.errors} run(s) raised an error: their rows have status 'error' and the message in 'error'",
+            file=sys.stderr,
+        )
+    resumed = f", {result.stored_before} stored before" if result.stored_before else ""
+    print(
+        f"sweep done: {result.total} runs ({result.ran} run now{resumed}), {result.errors} errors,"
+        f" {_duration(result.seconds)} ({result.runs_per_second:.1f} runs/s);"
+        f" table: {out} (experiments.store.load_sweep, or '{PROG} export {out} --format csv')"
+    )
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from experiments.export import export
+    from experiments.store import StoreError, load_manifest
+
+    folder = Path(args.dir).expanduser()
+    try:
+        load_manifest(folder)
+    except StoreError as exc:
+        raise UserError(str(exc)) from None
+    default = folder / ("runs.csv" if args.format == "csv" else "behaviorspace.csv")
+    out = _output_path("--out", args.out) if args.out else default
+    rows = export(folder, args.format, out)
+    print(f"wrote {out} ({rows} rows, {args.format})")
+    return 0
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min {secs:02d} s"
+
+
 # ---------------------------------------------------------------------------- run
 def cmd_run(args: argparse.Namespace) -> int:
     # Everything the user gave is checked before the model runs or any file is touched.
@@ -380,6 +508,16 @@ def _positive_int(option: str, text: str) -> int:
         value = 0
     if value < 1:
         raise UserError(f"{option} {text!r} is not allowed: a positive integer")
+    return value
+
+
+def _positive_float(option: str, text: str) -> float:
+    try:
+        value = float(text.strip())
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise UserError(f"{option} {text!r} is not allowed: a positive number")
     return value
 
 

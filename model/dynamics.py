@@ -12,9 +12,12 @@ def sigmoid(x):
     return 1.0 / (1.0 + np.exp(-x))
 
 
+CES_SPAN = 5.0  # rho falls from 1 to 1 - CES_SPAN as resource_complementarity goes from 0 to 1
+
+
 def ces_exponent(resource_complementarity: float) -> float:
     """CES exponent rho: 1 (perfect substitutes) falling to -4 (strong complements)."""
-    return 1.0 - 5.0 * resource_complementarity
+    return 1.0 - CES_SPAN * resource_complementarity
 
 
 def power_mean(x, rho: float) -> float:

@@ -36,6 +36,7 @@ from model.parameters import STAKEHOLDER_TYPES, ParameterError, validate_paramet
 PLENARY_SEATS = 30  # largest partnership that works as one table; larger ones work in committees
 PAIR_DTYPE = np.float32  # pair arrays (trust and per-pair constants): half the memory traffic of float64
 NEW_TIE_TRUST = 0.1  # trust on a tie that has just formed
+ENDOWMENT_SPREAD = 0.2  # sd of the log of individual variation around a type's resource profile
 INITIAL_TRUST = (0.2, 0.5)  # range of trust on ties that exist at the start
 TIE_FLOOR = 0.02  # a tie whose trust falls below this is gone
 CONFLICT_WEIGHT = 2.0  # trust lost per unit of conflict at a meeting
@@ -48,6 +49,8 @@ MOBILISATION_RATE = 0.15  # monthly rate (times adaptive capacity) of re-balanci
 BENEFIT_SCALE = 1.5  # trust-weighted complementarity at which resource benefits reach 63%
 GAIN_WEIGHTS = (0.3, 0.15, 0.25, 0.1, 0.2)  # resources, influence, visible progress, stake, mandate
 TIME_COST = 0.25  # drawback of monthly meetings with no coordination support
+MEETING_COST_EXPONENT = 0.5  # time cost falls as meeting_interval ** -0.5 (fewer meetings, longer ones)
+COORDINATION_TIME_SAVING = 0.7  # share of the time cost a full coordination removes
 FRUSTRATION_WEIGHT = 2.0  # drawback per unit of conflict met at meetings
 ENGAGEMENT_BETA = 6.0  # sensitivity of engagement to net benefit
 ENGAGEMENT_NET0 = 0.1  # net benefit at which (without synergy) engagement settles at one half
@@ -67,10 +70,14 @@ UNSUSTAINED_DECAY = 0.02  # monthly loss of an implemented solution after dissol
 SUPPLY_BASELINE = 0.45  # accessibility of local PHC before the partnership, each dimension
 ACCESS_IMPACT = 0.6  # share of the remaining accessibility gap a fully implemented solution closes
 RECOVERY_RATE = 0.15  # monthly recovery of what a shock took (support, resources), times adaptive capacity
+SYSTEM_SHOCK_WEIGHT = 3.0  # a shock hits decision makers' and administrators' organisations 3 times as often
 SHOCK_ORG_SHARE = 1.0  # share of organisations hit by a shock of severity 1
 SHOCK_DEPARTURE = 0.2  # chance, per unit severity, that the person of a hit organisation is reassigned
 SHOCKED_KINDS = [RESOURCE_KINDS.index(k) for k in ("financial", "in_kind", "convening")]  # funding, staff, mandate
 ABILITY_LEVELS = 1024  # abilities are held in steps of 1/1024
+ABILITY_SLOPE = 1.2  # abilities = sigmoid(slope * (shared + specific) + shift)
+ABILITY_SPECIFIC_SD = 0.6  # spread of the dimension-specific part (the shared factor has sd 1)
+ABILITY_VULNERABILITY_SHIFT = 1.5  # logit shift of abilities per unit of (0.5 - population_vulnerability)
 DISSOLUTION_MONTHS = 6  # months below the floor that end a partnership
 DISSOLUTION_SEATS = 3
 DISSOLUTION_ENGAGEMENT = 0.15
@@ -226,7 +233,7 @@ class PartnershipModel(mesa.Model):
         return self._rng_structure.permutation(types)
 
     def _draw_endowment(self, types: np.ndarray) -> np.ndarray:
-        noise = self._rng_structure.lognormal(0.0, 0.2, size=(types.size, len(RESOURCE_KINDS)))
+        noise = self._rng_structure.lognormal(0.0, ENDOWMENT_SPREAD, size=(types.size, len(RESOURCE_KINDS)))
         return TYPE_PROFILES[types] * self._levels * noise
 
     def _init_ties(self) -> None:
@@ -248,11 +255,15 @@ class PartnershipModel(mesa.Model):
         self._W = np.where(tie, trust, 0.0).astype(PAIR_DTYPE)
 
     def _lead_pairs(self) -> np.ndarray:
+        """Pairs that involve a committee's chair: the lead in its committee, the first seat in the others."""
         G, g = self.n_groups, self.group_size
         lead = np.zeros((G, g, g), dtype=bool)
-        lg, ls = divmod(self._lead_slot, g)
-        lead[lg, ls, :] = True
-        lead[lg, :, ls] = True
+        chairs = np.zeros(G, dtype=np.int64)  # position of each committee's chair
+        lead_group, lead_position = divmod(self._lead_slot, g)
+        chairs[lead_group] = lead_position
+        groups = np.arange(G)
+        lead[groups, chairs, :] = True
+        lead[groups, :, chairs] = True
         return lead
 
     def _pair_arrays(self) -> None:
@@ -287,7 +298,10 @@ class PartnershipModel(mesa.Model):
             patient = np.arange(len(STAKEHOLDER_TYPES)) == PATIENT_PARTNER
             self._type_gain = GAIN_WEIGHTS[1] * (di + (1.0 - di) * TYPE_POWER) + GAIN_WEIGHTS[3] * TYPE_STAKE
             self._type_cost = (
-                TIME_COST * p["meeting_interval"] ** -0.5 * (1.0 - 0.7 * p["coordination"]) * (1.0 + (1.0 - support) * patient)
+                TIME_COST
+                * p["meeting_interval"] ** -MEETING_COST_EXPONENT
+                * (1.0 - COORDINATION_TIME_SAVING * p["coordination"])
+                * (1.0 + (1.0 - support) * patient)
             )
             self._type_refill = np.where(patient, support, 1.0)
             slots = slice(None)
@@ -299,7 +313,7 @@ class PartnershipModel(mesa.Model):
         else:
             self._gain_base[slots], self._time_cost[slots] = self._type_gain[kinds], self._type_cost[kinds]
             self._refill_factor[slots], self._is_patient[slots] = self._type_refill[kinds], kinds == PATIENT_PARTNER
-        endowment = self._org_endowment[slots]
+        endowment = self._full_endowment[slots]  # kinds held in normal times, not as cut by a shock
         self._holds[slots] = endowment >= STRONG_SHARE * endowment.sum(axis=1, keepdims=True)
         self._costs = self._time_cost + FRUSTRATION_WEIGHT * self._conflict_exposure
 
@@ -326,9 +340,9 @@ class PartnershipModel(mesa.Model):
         p = self.params
         n = p["population_size"]
         general = rng.standard_normal(n)
-        specific = rng.standard_normal((len(DIMENSIONS), n)) * 0.6
-        shift = 1.5 * (0.5 - p["population_vulnerability"])
-        ability = dyn.sigmoid(1.2 * (general + specific) + shift)
+        specific = rng.standard_normal((len(DIMENSIONS), n)) * ABILITY_SPECIFIC_SD
+        shift = ABILITY_VULNERABILITY_SHIFT * (0.5 - p["population_vulnerability"])
+        ability = dyn.sigmoid(ABILITY_SLOPE * (general + specific) + shift)
         # abilities held in steps of 1/ABILITY_LEVELS, the least-able fifth first
         self._n_people, self._n_low = n, max(1, n // 5)
         low = np.argpartition(ability.sum(axis=0), self._n_low - 1)[: self._n_low]
@@ -381,8 +395,7 @@ class PartnershipModel(mesa.Model):
         if not self.dissolved:
             if (month - 1) % p["meeting_interval"] == 0:
                 self._meet()
-            else:
-                self._attendance = 0.0
+            else:  # attendance and conflict keep the values of the last meeting
                 self._W *= 1.0 - p["trust_decay"]
                 self._W[self._W < TIE_FLOOR] = 0.0
             self._members_update()
@@ -412,7 +425,7 @@ class PartnershipModel(mesa.Model):
         tie = W > 0.0
         # ties between members who both attend are worked on, in proportion to their chance of contact
         # (the expected effect of contact; see docs/ODD.md); other ties decay
-        gain = self._meeting_gain * (1.0 + p["synergy_feedback"] * self.synergy)
+        gain = min(1.0, self._meeting_gain * (1.0 + p["synergy_feedback"] * self.synergy))
         worked = (together & tie) * self._p_contact
         W = dyn.trust_after_meeting(W, worked, gain, p["trust_decay"], self._conflict_loss)
         # pairs without a tie who attend together: each forms one with chance p_contact * p_form
@@ -513,7 +526,7 @@ class PartnershipModel(mesa.Model):
         vacant = self._org > self._occupied  # the organisation holds the seat, nobody sits in it
         if np.count_nonzero(vacant):
             self._vacant_months += vacant
-            refill = REFILL_RATE * (0.5 + 0.5 * self._convening) * (0.5 + 0.5 * self.synergy)
+            refill = REFILL_RATE * (0.5 + 0.5 * self._convening) * (0.5 + 0.5 * self.synergy)  # halves at none
             named = vacant & (draws[1] < refill * self._refill_factor)
             if np.count_nonzero(named):
                 self._seat_people(np.flatnonzero(named))
@@ -603,7 +616,7 @@ class PartnershipModel(mesa.Model):
         present = np.nonzero(self._org)[0]
         if present.size and severity > 0:
             system = np.isin(self._type[present], [0, 3])  # decision makers, administrators
-            weights = np.where(system, 3.0, 1.0)
+            weights = np.where(system, SYSTEM_SHOCK_WEIGHT, 1.0)
             n_hit = min(present.size, max(1, round(SHOCK_ORG_SHARE * severity * present.size)))
             hit = rng.choice(present, size=n_hit, replace=False, p=weights / weights.sum())
             self._org_endowment[np.ix_(hit, SHOCKED_KINDS)] *= 1.0 - severity

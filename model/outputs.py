@@ -21,7 +21,7 @@ OUTPUT_MEANINGS: dict[str, str] = {
     "mean_trust": "mean trust members hold in their ties, 0-1",
     "conflict": "mean conflict per contact at the last meeting, 0-1",
     "engagement": "mean engagement of members, 0-1",
-    "attendance": "share of members at this month's meeting (0 when none was held)",
+    "attendance": "share of members at the last meeting (0 before the first)",
     "active_seats": "seats held by a person",
     "cumulative_members": "distinct people who have held a seat since the start",
     "departures": "people who left this month",

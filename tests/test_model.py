@@ -221,3 +221,27 @@ def test_recruiting_into_a_full_table_is_refused():
     model = PartnershipModel(seed=1, population_size=200, steps=3)
     with pytest.raises(ParameterError, match="every seat is taken"):
         model.recruit_member("clinician")
+
+
+def test_shares_stay_in_range_at_the_extremes_of_every_bound():
+    """Every enabling process at its maximum (the strongest trust gain) and at its minimum."""
+    for extreme in ("high", "low"):
+        params = {}
+        for name, p in PARAMETERS.items():
+            if p.sweepable and name not in ("seats", "population_size", "steps", "shock_month", "committee_size"):
+                params[name] = p.high if extreme == "high" else p.low
+        model = PartnershipModel(seed=1, population_size=300, steps=48, shock_month=24, **params)
+        model.run()
+        series = model.series()
+        for name in SHARES:
+            assert ((series[name] >= 0) & (series[name] <= 1)).all(), (extreme, name, series[name].max())
+        assert (model._W <= 1).all() and (model._W >= 0).all()
+
+
+def test_large_partnerships_work_in_committees_with_a_chair_each():
+    model = PartnershipModel(seed=1, seats=100, committee_size=12, population_size=300, steps=6, centralization=1.0)
+    assert model.n_groups > 1 and model.group_size <= 13
+    chairs = model._lead_pairs().any(axis=2).sum(axis=1)
+    assert (chairs == model.group_size).all()  # in every committee, everyone is paired with one chair
+    model.run()
+    assert model.observed["active_seats"] <= 100
