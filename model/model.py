@@ -274,7 +274,7 @@ class PartnershipModel(mesa.Model):
         self._pair_distance = TYPE_DISTANCE[t[:, :, None], t[:, None, :]].astype(PAIR_DTYPE)
         power = TYPE_POWER[t]
         self._conflict_scale = dyn.conflict_scale(p["power_asymmetry"], p["decision_inclusiveness"], p["leadership"])
-        self._pair_conflict = (self._conflict_scale * np.abs(power[:, :, None] - power[:, None, :])).astype(PAIR_DTYPE)
+        conflict = (self._conflict_scale * np.abs(power[:, :, None] - power[:, None, :])).astype(PAIR_DTYPE)
         off = ~np.eye(g, dtype=bool)
         p_contact = np.where(self._lead_pairs(), 1.0, 1.0 - LEAD_CONTACT_DROP * p["centralization"])
         self._p_contact = (p_contact * off).astype(PAIR_DTYPE)
@@ -283,9 +283,10 @@ class PartnershipModel(mesa.Model):
         self._p_form = TIE_FORMATION[0] + TIE_FORMATION[1] * p["leadership"]
         self._p_formed = self._p_contact * self._p_form
         self._upper_mask = np.triu(np.ones((g, g), dtype=bool), 1)
-        self._contact_conflict = self._pair_conflict * self._p_contact
-        self._contact_and_conflict = np.concatenate([self._p_contact, self._contact_conflict], axis=1)
-        self._conflict_loss = CONFLICT_WEIGHT * self._pair_conflict
+        # contact chances and conflict met per contact, stacked: one matmul gives both per member
+        self._contact_and_conflict = np.concatenate([self._p_contact, conflict * self._p_contact], axis=1)
+        self._contact_conflict = self._contact_and_conflict[:, g:]  # a view
+        self._conflict_loss = CONFLICT_WEIGHT * conflict
         self._meeting_gain = p["trust_gain"] * dyn.interaction_quality(p["communication"], p["leadership"])
         self._seat_constants()
 
@@ -326,13 +327,11 @@ class PartnershipModel(mesa.Model):
         contact = self._p_contact[grp, pos, :]  # symmetric
         for array, rows in (
             (self._pair_distance, TYPE_DISTANCE[kind, kinds]),
-            (self._pair_conflict, conflict),
             (self._contact_conflict, conflict * contact),
             (self._conflict_loss, CONFLICT_WEIGHT * conflict),
         ):
             array[grp, pos, :] = rows
             array[grp, :, pos] = rows
-        self._contact_and_conflict[:, self.group_size :] = self._contact_conflict
         self._seat_constants(slots)
 
     def _init_population(self, rng: np.random.Generator) -> None:
@@ -560,8 +559,9 @@ class PartnershipModel(mesa.Model):
             cumulative = np.cumsum(weights / weights.sum())
             kinds = np.minimum(np.searchsorted(cumulative, rng.random(slots.size), side="right"), len(weights) - 1)
         self._type[slots] = kinds
-        self._org_endowment[slots] = self._draw_endowment(kinds)
-        self._full_endowment[slots] = self._org_endowment[slots]
+        endowment = self._draw_endowment(kinds)
+        self._org_endowment[slots] = endowment
+        self._full_endowment[slots] = endowment
         self._org[slots] = True
         self._retype(slots)
         self._seat_people(slots)
