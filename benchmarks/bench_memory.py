@@ -108,7 +108,10 @@ def run_ours(seed: int):
     from model import PartnershipModel
 
     m = PartnershipModel(seed=seed)
+    m.run(30)
+    m.network()  # look at the partnership half-way, as the workshop page does: makes the Mesa agents
     m.run()
+    len(m.agents)  # and at the end, after turnover replaced people
     return m
 
 

@@ -176,7 +176,10 @@ def test_finished_models_are_freed():
     refs = []
     for seed in range(5):
         model = PartnershipModel(seed=seed, population_size=200, steps=12, individual_turnover=0.1)
+        model.run(6)
+        model.network()  # the Mesa agents are made when looked at
         model.run()
+        assert len(model.agents) > 0
         refs.append(weakref.ref(model))
         del model
     gc.collect()
