@@ -281,8 +281,7 @@ class PartnershipModel(mesa.Model):
         self._ones = np.ones(g, dtype=PAIR_DTYPE)
         self._coordination_factor = COORDINATION_FLOOR + (1 - COORDINATION_FLOOR) * p["coordination"]
         self._p_form = TIE_FORMATION[0] + TIE_FORMATION[1] * p["leadership"]
-        self._p_formed = self._p_contact * self._p_form
-        self._upper_mask = np.triu(np.ones((g, g), dtype=bool), 1)
+        self._p_formed_upper = np.triu(self._p_contact * self._p_form, 1)  # on pairs i < j
         # contact chances and conflict met per contact, stacked: one matmul gives both per member
         self._contact_and_conflict = np.concatenate([self._p_contact, conflict * self._p_contact], axis=1)
         self._contact_conflict = self._contact_and_conflict[:, g:]  # a view
@@ -428,23 +427,20 @@ class PartnershipModel(mesa.Model):
         worked = (together & tie) * self._p_contact
         W = dyn.trust_after_meeting(W, worked, gain, p["trust_decay"], self._conflict_loss)
         # pairs without a tie who attend together: each forms one with chance p_contact * p_form
-        candidates = np.flatnonzero((together > tie) & self._upper_mask)
-        if candidates.size:
-            formed = candidates[rng.random(candidates.size) < self._p_formed.flat[candidates]]
-            grp, rest = np.divmod(formed, g * g)
-            i, j = np.divmod(rest, g)
-            W.flat[formed] = NEW_TIE_TRUST
-            W.flat[(grp * g + j) * g + i] = NEW_TIE_TRUST
+        # (one uniform per pair i < j; p_formed is zero on and below the diagonal)
+        formed = (together > tie) & (rng.random((G, g, g), dtype=PAIR_DTYPE) < self._p_formed_upper)
+        formed |= formed.transpose(0, 2, 1)
+        W += NEW_TIE_TRUST * formed
         W *= W >= TIE_FLOOR
         self._W = W
         # conflict met: power differences with the others present, weighted by contact chance
-        met = np.matmul(self._contact_and_conflict, a[:, :, None].astype(PAIR_DTYPE))  # (G, 2g, 1)
-        contacts = met[:, :g].reshape(-1) * attend
-        exposure = met[:, g:].reshape(-1) * attend
-        self._conflict_exposure = exposure / np.maximum(contacts, 1e-12)
+        af = attend.astype(PAIR_DTYPE)
+        met = np.matmul(self._contact_and_conflict, af.reshape(G, g, 1)).reshape(G, 2, g)
+        contacts, exposure = met[:, 0].ravel(), met[:, 1].ravel()
+        self._conflict_exposure = exposure / np.maximum(contacts, 1e-12) * af
         self._costs = self._time_cost + FRUSTRATION_WEIGHT * self._conflict_exposure
-        total = float(np.add.reduce(contacts))
-        self._conflict = float(np.add.reduce(exposure)) / total if total > 0 else 0.0
+        total = float(af @ contacts)
+        self._conflict = float(af @ exposure) / total if total > 0 else 0.0
 
     def _members_update(self) -> None:
         """Trust held, contributions and their integration, benefits, engagement, synergy."""

@@ -88,10 +88,12 @@ def test_p4_turning_synergy_feedback_off_lowers_engagement_and_retention(baselin
 
 
 def _shock_recovery_months(replicates: int, shock_month: int, **parameters) -> tuple[float, float]:
-    """Months after a shock until the mean synergy deficit (vs the unshocked twin) halves from its peak.
+    """Mean months the shock's synergy deficit lasts: area under the mean deficit curve over its peak.
 
-    Each replicate is run twice with the same seed, with and without the shock,
-    so the deficit measures the shock alone. Returns (months, adaptive capacity before the shock).
+    Each replicate is run twice with the same seed, with and without the shock, so
+    the deficit (calm minus shocked synergy, mean over replicates) measures the shock
+    alone. For a deficit that decays exponentially from its peak, area / peak is its
+    time constant. Returns (months, adaptive capacity before the shock).
     """
     deficits, adaptive = [], []
     for seed in range(replicates):
@@ -103,15 +105,12 @@ def _shock_recovery_months(replicates: int, shock_month: int, **parameters) -> t
         deficits.append(calm.series()["synergy"] - hit.series()["synergy"])
         adaptive.append(calm.series()["adaptive_capacity"][shock_month - 1])
     deficit = np.mean(deficits, axis=0)[shock_month:]
-    peak = int(deficit.argmax())
-    assert deficit[peak] > 0.01, "the shock should lower synergy"
-    halved = np.nonzero(deficit[peak:] <= 0.5 * deficit[peak])[0]
-    months = peak + halved[0] if halved.size else np.inf
-    return float(months), float(np.mean(adaptive))
+    assert deficit.max() > 0.01, "the shock should lower synergy"
+    return float(deficit.sum() / deficit.max()), float(np.mean(adaptive))
 
 
 def test_p5_higher_adaptive_capacity_recovers_pre_shock_synergy_faster():
     high_months, high_capacity = _shock_recovery_months(24, 24)
-    low_months, low_capacity = _shock_recovery_months(24, 24, seats=12)  # fewer holders of each kind
-    assert high_capacity > low_capacity + 0.1
-    assert high_months < low_months, (high_months, low_months)
+    low_months, low_capacity = _shock_recovery_months(24, 24, seats=8)  # fewer holders of each kind
+    assert high_capacity > low_capacity + 0.15
+    assert high_months < low_months - 3, (high_months, low_months)
