@@ -304,15 +304,18 @@ class PartnershipModel(mesa.Model):
                 * (1.0 + (1.0 - support) * patient)
             )
             self._type_refill = np.where(patient, support, 1.0)
+            # new organisations' types follow the intended composition (patient partners if supported)
+            weights = self._composition * np.where(patient, support, 1.0)
+            self._recruit_cumulative = np.cumsum(weights / weights.sum()) if weights.sum() > 0 else None
             slots = slice(None)
             self._holds = np.zeros((self._type.size, len(RESOURCE_KINDS)))
         kinds = self._type[slots]
         if isinstance(slots, slice):
             self._gain_base, self._time_cost = self._type_gain[kinds], self._type_cost[kinds]
-            self._refill_factor, self._is_patient = self._type_refill[kinds], kinds == PATIENT_PARTNER
+            self._refill_factor = self._type_refill[kinds]
         else:
             self._gain_base[slots], self._time_cost[slots] = self._type_gain[kinds], self._type_cost[kinds]
-            self._refill_factor[slots], self._is_patient[slots] = self._type_refill[kinds], kinds == PATIENT_PARTNER
+            self._refill_factor[slots] = self._type_refill[kinds]
         endowment = self._full_endowment[slots]  # kinds held in normal times, not as cut by a shock
         self._holds[slots] = endowment >= STRONG_SHARE * endowment.sum(axis=1, keepdims=True)
         self._costs = self._time_cost + FRUSTRATION_WEIGHT * self._conflict_exposure
@@ -548,12 +551,10 @@ class PartnershipModel(mesa.Model):
         """New organisations take given-up seats; their type follows the intended composition."""
         rng = self._rng_turnover
         if kinds is None:
-            weights = self._composition.copy()
-            weights[PATIENT_PARTNER] *= self.params["patient_partner_support"]
-            if weights.sum() <= 0:
+            cumulative = self._recruit_cumulative
+            if cumulative is None:  # only patient partners at the table, and no support for them
                 return
-            cumulative = np.cumsum(weights / weights.sum())
-            kinds = np.minimum(np.searchsorted(cumulative, rng.random(slots.size), side="right"), len(weights) - 1)
+            kinds = np.minimum(np.searchsorted(cumulative, rng.random(slots.size), side="right"), cumulative.size - 1)
         self._type[slots] = kinds
         endowment = self._draw_endowment(kinds)
         self._org_endowment[slots] = endowment
