@@ -27,6 +27,7 @@ BENCHMARKS: dict[str, tuple[str, str, list[str]]] = {
     "default_run": ("benchmarks.bench_default_run", "default_run", ["--runs", "20", "--warmup", "2"]),
     "vs_boltzmann": ("benchmarks.bench_vs_boltzmann", "vs_boltzmann", ["--reps", "3"]),
     "memory": ("benchmarks.bench_memory", "memory", ["--models", "300", "--contrast-models", "200"]),
+    "sweep": ("benchmarks.bench_sweep", "sweep", ["--points", "50", "--rounds", "2"]),
 }
 
 
@@ -59,6 +60,11 @@ def _headline(stem: str) -> str:
         if c:
             text += f" (Mesa Boltzmann: {c['final_live_models']} live, RSS {c['rss_growth_mb']:+.0f} MB)"
         return text
+    if stem == "sweep":
+        return (
+            f"{data['one_worker']['runs_per_s']:.1f} runs/s with 1 worker, {data['two_workers']['runs_per_s']:.1f}"
+            f" with 2: {data['ratio']:.2f}x; target >= {data['target']['bound']}x"
+        )
     return ""
 
 

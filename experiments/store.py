@@ -1,0 +1,597 @@
+"""A sweep on disk: a folder of Parquet chunks and a manifest.
+
+    DIR/_manifest.json        the spec, its hash, root seed, versions, git commit, times, counts
+    DIR/_design.parquet       point_id and the raw design matrix (SALib's X, before rounding)
+    DIR/_lock                 locked (flock) while a process writes the sweep: two never do
+    DIR/chunk-00000.parquet   run rows: run_id, point_id, replicate, seed, every parameter,
+    DIR/chunk-00001.parquet   every run-summary output, status, error
+    DIR/series-00000.parquet  per-step series of the runs of chunk-00000 (long format:
+                              run_id, step, outputs), only when the spec keeps them
+
+Every file is written to a temporary name in DIR and renamed into place
+(``os.replace``), so a file is complete or absent. A chunk's series file is
+written before the chunk: the chunk file is what makes its runs count as done,
+so a sweep killed at any moment loses only the runs not yet in a chunk, and a
+resumed sweep runs exactly those. Names starting with ``_`` are skipped when DIR
+is read as a Parquet dataset (``pyarrow.dataset`` / ``pandas.read_parquet``).
+
+Read a sweep with :func:`load_sweep` (one row per run, sorted by run_id),
+:func:`load_series`, :func:`load_experiments_outcomes` (EMA-workbench style),
+:func:`load_design` and :func:`load_manifest`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from experiments.engine import SERIES_INT_OUTPUTS, STATUS_ERROR, RunResult, SweepPlan
+
+MANIFEST = "_manifest.json"
+DESIGN = "_design.parquet"
+LOCK = "_lock"  # held (flock) by the process writing the sweep; the kernel frees it if that process dies
+CHUNK_RE = re.compile(r"^chunk-(\d{5,})\.parquet$")
+SERIES_RE = re.compile(r"^series-(\d{5,})\.parquet$")
+FORMAT = "phc-synergy-sweep/1"
+META_COLUMNS: dict[str, str] = {"run_id": "int", "point_id": "int", "replicate": "int", "seed": "int"}
+VERSIONED = ("phc-synergy", "mesa", "numpy", "SALib", "dask", "distributed", "pandas", "pyarrow")
+
+
+class StoreError(ValueError):
+    """A sweep folder that cannot be used as asked (exists, differs, is not a sweep, is damaged)."""
+
+
+def _arrow_type(kind: str):
+    import pyarrow as pa
+
+    return {"int": pa.int64(), "float": pa.float64(), "bool": pa.bool_(), "str": pa.string(), "json": pa.string()}[
+        kind
+    ]
+
+
+def run_schema(parameters: dict[str, str], outputs: dict[str, str]):
+    """The Arrow schema of the run table."""
+    import pyarrow as pa
+
+    cols = {**META_COLUMNS, **parameters, **outputs}
+    fields = [pa.field(name, _arrow_type(kind)) for name, kind in cols.items()]
+    fields += [pa.field("status", pa.string()), pa.field("error", pa.string())]
+    return pa.schema(fields)
+
+
+def series_schema(series: Iterable[str]):
+    import pyarrow as pa
+
+    fields = [pa.field("run_id", pa.int64()), pa.field("step", pa.int64())]
+    fields += [pa.field(n, pa.int64() if n in SERIES_INT_OUTPUTS else pa.float64()) for n in series]
+    return pa.schema(fields)
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+
+
+# ---------------------------------------------------------------------------- provenance
+def package_versions() -> dict[str, str | None]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out: dict[str, str | None] = {"python": sys.version.split()[0]}
+    for dist in VERSIONED:
+        try:
+            out[dist] = version(dist)
+        except PackageNotFoundError:
+            out[dist] = None
+    return out
+
+
+def git_state() -> dict[str, Any] | None:
+    """The commit of the checkout the code runs from, and whether it has uncommitted edits (None outside git)."""
+    root = Path(__file__).resolve().parents[1]
+
+    def git(*args: str) -> str | None:
+        try:
+            out = subprocess.run(
+                ["git", "-C", str(root), *args], capture_output=True, text=True, timeout=10, check=True
+            )
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return out.stdout.strip()
+
+    commit = git("rev-parse", "HEAD")
+    if not commit:
+        return None
+    status = git("status", "--porcelain", "--untracked-files=no")
+    return {"commit": commit, "dirty": bool(status) if status is not None else None}
+
+
+# ---------------------------------------------------------------------------- writing
+def _write_atomic_bytes(path: Path, write) -> None:
+    """Write through a temporary file in the same folder and rename it into place (model.cli's helper)."""
+    from model.cli import _write_atomic
+
+    _write_atomic(path, write, binary=True)
+
+
+def _write_json_atomic(path: Path, doc: dict[str, Any]) -> None:
+    from model.cli import _write_atomic
+
+    text = json.dumps(doc, indent=2, allow_nan=False) + "\n"
+    _write_atomic(path, lambda f: f.write(text))
+
+
+class SweepStore:
+    """A sweep folder being written. Open with :meth:`open`; add results; :meth:`close` at the end.
+
+    Results are buffered and written as one chunk when ``chunk_runs`` runs are
+    waiting or ``chunk_seconds`` have passed since the last chunk.
+    """
+
+    def __init__(self, path: Path, plan: SweepPlan, manifest: dict[str, Any], done: set[int], errors: int):
+        self.path = path
+        self.plan = plan
+        self.manifest = manifest
+        self.done = done  # run_ids in a chunk
+        self.errors = errors  # runs with status error among them
+        self._next_chunk = self._max_chunk() + 1
+        self._buffer: list[RunResult] = []
+        self._schema = run_schema(plan.parameters, plan.outputs)
+        self._series_schema = series_schema(plan.series) if plan.series else None
+        self._last_flush = _monotonic()
+        self._lock: int | None = None
+        self.chunk_runs = 2000
+        self.chunk_seconds = 30.0
+
+    # -- opening
+    @classmethod
+    def check(cls, path: str | Path, plan: SweepPlan, resume: bool = False) -> set[int]:
+        """Check, without writing anything, that ``plan`` may run in ``path``; returns the run_ids stored there.
+
+        Refuses (StoreError) an existing sweep without ``resume``, a folder holding a
+        sweep of a different spec (or whose design changed), a non-empty folder that is
+        not a sweep, and a folder that cannot be created.
+        """
+        path = Path(path).expanduser()
+        if path.exists() and not path.is_dir():
+            raise StoreError(f"{str(path)!r} exists and is not a folder")
+        if not path.exists():
+            parent = next((p for p in path.parents if p.exists()), Path("."))
+            if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+                raise StoreError(f"cannot create the folder {str(path)!r}: {str(parent)!r} is not a writable folder")
+            return set()
+        manifest_path = path / MANIFEST
+        if not any(p.name != LOCK for p in path.iterdir()):
+            return set()
+        if not manifest_path.exists():
+            raise StoreError(
+                f"{str(path)!r} is not empty and holds no sweep ({MANIFEST} is missing); choose an empty or new folder"
+            )
+        old = load_manifest(path)
+        old_hash = old.get("spec_hash", "")
+        if old_hash != plan.spec_hash:
+            raise StoreError(
+                f"{str(path)!r} holds a sweep of a different spec ('{old.get('name')}' from"
+                f" {old.get('spec_path') or 'an unknown file'}, hash {old_hash[:12]}); this spec"
+                f" ('{plan.name}' from {plan.source or 'a dict'}) has hash {plan.spec_hash[:12]}."
+                " Use another --out folder, or resume with the spec that made it"
+            )
+        if not resume:
+            counts = old.get("counts", {})
+            raise StoreError(
+                f"{str(path)!r} already holds this sweep ({old.get('status')}, {counts.get('runs_done', '?')}"
+                f" of {counts.get('runs_total', '?')} runs stored): use --resume to continue it,"
+                " or choose another --out folder"
+            )
+        if plan.design_hash and old.get("design_hash") and old["design_hash"] != plan.design_hash:
+            raise StoreError(
+                f"{str(path)!r}: the same spec now gives a different design than when the sweep started"
+                " (the sampler changed: compare the SALib version in the manifest,"
+                f" {old.get('versions', {}).get('SALib')}, with this one); resuming would mix two designs."
+                " Start the sweep again in another folder"
+            )
+        done, _ = _stored_runs(path, plan)
+        return done
+
+    @classmethod
+    def open(cls, path: str | Path, plan: SweepPlan, resume: bool = False, engine: dict | None = None) -> SweepStore:
+        """Create a new sweep folder, or (``resume``) reopen one made by the same spec (after :meth:`check`)."""
+        path = Path(path).expanduser()
+        cls.check(path, plan, resume)
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the folder {str(path)!r}: {exc.strerror or exc}") from None
+        lock = _acquire_lock(path)
+        try:
+            cls.check(path, plan, resume)  # again, now that no other process can write here
+            if (path / MANIFEST).exists():
+                store = cls._reopen(path, plan, load_manifest(path), engine)
+            else:
+                store = cls._create(path, plan, engine)
+        except BaseException:
+            _release_lock(lock)
+            raise
+        store._lock = lock
+        return store
+
+    @classmethod
+    def _create(cls, path: Path, plan: SweepPlan, engine: dict | None) -> SweepStore:
+        now = _now()
+        manifest = {
+            "format": FORMAT,
+            "name": plan.name,
+            "spec_path": plan.source,
+            "spec_hash": plan.spec_hash,
+            "design_hash": plan.design_hash,
+            "root_seed": plan.root_seed,
+            "replicate_seeds": plan.seeds,
+            "spec": plan.spec,
+            "problem": plan.problem,
+            "columns": {
+                "meta": list(META_COLUMNS),
+                "parameters": plan.parameters,
+                "outputs": plan.outputs,
+                "series": list(plan.series),
+            },
+            "versions": package_versions(),
+            "git": git_state(),
+            "started": now,
+            "finished": None,
+            "status": "running",
+            "counts": {"points": plan.n_points, "runs_total": plan.n_runs, "runs_done": 0, "runs_error": 0, "chunks": 0},
+            "sessions": [{"started": now, "finished": None, "status": "running", **(engine or {})}],
+        }
+        if plan.X is not None:
+            _write_design(path / DESIGN, plan)
+        _write_json_atomic(path / MANIFEST, manifest)
+        return cls(path, plan, manifest, set(), 0)
+
+    @classmethod
+    def _reopen(cls, path: Path, plan: SweepPlan, manifest: dict[str, Any], engine: dict | None) -> SweepStore:
+        _clean_temporaries(path)
+        done, errors = _stored_runs(path, plan)
+        chunks = chunk_files(path)
+        # series files whose chunk never landed (killed between the two renames) are dropped
+        for index, series in series_files(path).items():
+            if index not in chunks:
+                with contextlib.suppress(OSError):
+                    series.unlink()
+        now = _now()
+        manifest = dict(manifest)
+        manifest["status"] = "running"
+        manifest["finished"] = None
+        manifest["counts"] = {
+            **manifest.get("counts", {}),
+            "runs_done": len(done),
+            "runs_error": errors,
+            "chunks": len(chunks),
+        }
+        if manifest.get("versions") != (versions := package_versions()):
+            manifest.setdefault("resumed_with_versions", []).append(versions)
+        manifest["sessions"] = [
+            *manifest.get("sessions", []),
+            {"started": now, "finished": None, "status": "running", "resumed_from": len(done), **(engine or {})},
+        ]
+        if plan.X is not None and not (path / DESIGN).exists():
+            _write_design(path / DESIGN, plan)
+        _write_json_atomic(path / MANIFEST, manifest)
+        return cls(path, plan, manifest, done, errors)
+
+    def _max_chunk(self) -> int:
+        indices = list(chunk_files(self.path)) + list(series_files(self.path))
+        return max(indices, default=-1)
+
+    # -- adding results
+    @property
+    def pending(self) -> int:
+        """Results buffered, not yet in a chunk."""
+        return len(self._buffer)
+
+    @property
+    def error_count(self) -> int:
+        """Runs with status 'error', stored or buffered."""
+        return self.errors + sum(1 for r in self._buffer if not r.ok)
+
+    def add(self, results: Iterable[RunResult]) -> None:
+        """Buffer results; write a chunk when enough are waiting or enough time has passed."""
+        for r in results:
+            self._buffer.append(r)
+        if len(self._buffer) >= self.chunk_runs or (
+            self._buffer and _monotonic() - self._last_flush >= self.chunk_seconds
+        ):
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the buffered results as one chunk (and its series file)."""
+        if not self._buffer:
+            return
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        results = [r for r in self._buffer if r.row["run_id"] not in self.done]
+        self._buffer = []
+        self._last_flush = _monotonic()
+        if not results:
+            return
+        index = self._next_chunk
+        rows = [r.row for r in results]
+        table = pa.Table.from_pylist(rows, schema=self._schema)
+        if self._series_schema is not None:
+            stable = _series_table(results, self._series_schema)
+            _write_atomic_bytes(self.path / f"series-{index:05d}.parquet", lambda f: pq.write_table(stable, f))
+        _write_atomic_bytes(self.path / f"chunk-{index:05d}.parquet", lambda f: pq.write_table(table, f))
+        self._next_chunk += 1
+        self.done.update(r["run_id"] for r in rows)
+        self.errors += sum(1 for r in rows if r["status"] == STATUS_ERROR)
+        counts = self.manifest["counts"]
+        counts.update(runs_done=len(self.done), runs_error=self.errors, chunks=counts.get("chunks", 0) + 1)
+        self._write_manifest()
+
+    def close(self, status: str = "complete", **session: Any) -> None:
+        """Flush, then record the end of this session (and of the sweep when every run is stored)."""
+        self.flush()
+        now = _now()
+        complete = len(self.done) == self.plan.n_runs
+        if status == "complete" and not complete:
+            status = "incomplete"
+        self.manifest["status"] = status
+        self.manifest["finished"] = now if complete else None
+        self.manifest["counts"].update(
+            runs_done=len(self.done), runs_error=self.errors, chunks=len(chunk_files(self.path))
+        )
+        if self.manifest.get("sessions"):
+            self.manifest["sessions"][-1].update(finished=now, status=status, **session)
+        try:
+            self._write_manifest()
+        finally:
+            _release_lock(self._lock)
+            self._lock = None
+
+    def _write_manifest(self) -> None:
+        _write_json_atomic(self.path / MANIFEST, self.manifest)
+
+
+def _acquire_lock(path: Path) -> int | None:
+    """Hold DIR/_lock so that two processes never write one sweep (StoreError if another holds it)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX: no lock
+        return None
+    try:
+        fd = os.open(path / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise StoreError(f"cannot write in {str(path)!r}: {exc.strerror or exc}") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        holder = os.read(fd, 64).decode(errors="replace").strip() or "?"
+        os.close(fd)
+        raise StoreError(
+            f"another process (pid {holder}) is writing the sweep in {str(path)!r}; wait for it to end or stop it"
+        ) from None
+    os.ftruncate(fd, 0)
+    os.write(fd, str(os.getpid()).encode())
+    return fd
+
+
+def _release_lock(fd: int | None) -> None:
+    if fd is None:
+        return
+    with contextlib.suppress(OSError):
+        import fcntl
+
+        fcntl.flock(fd, fcntl.LOCK_UN)
+    with contextlib.suppress(OSError):
+        os.close(fd)
+
+
+def _stored_runs(path: Path, plan: SweepPlan) -> tuple[set[int], int]:
+    """The run_ids in the chunks of ``path`` and how many have status error (StoreError if damaged)."""
+    import pyarrow.parquet as pq
+
+    done: set[int] = set()
+    errors = 0
+    for chunk in chunk_files(path).values():
+        try:
+            table = pq.read_table(chunk, columns=["run_id", "status"])
+        except Exception as exc:  # noqa: BLE001 - a damaged file
+            raise StoreError(f"{str(chunk)!r} cannot be read ({exc}); move it away and resume again") from None
+        ids = table.column("run_id").to_pylist()
+        dup = done.intersection(ids)
+        if dup or len(set(ids)) != len(ids):
+            raise StoreError(f"{str(chunk)!r} repeats runs already stored (e.g. run {sorted(dup)[:1]}): damaged")
+        bad = [i for i in ids if not 0 <= i < plan.n_runs]
+        if bad:
+            raise StoreError(f"{str(chunk)!r} holds run {bad[0]}, not a run of this spec: damaged")
+        done.update(ids)
+        errors += sum(1 for st in table.column("status").to_pylist() if st == STATUS_ERROR)
+    return done, errors
+
+
+def _monotonic() -> float:
+    import time
+
+    return time.monotonic()
+
+
+def _series_table(results: list[RunResult], schema):
+    import pyarrow as pa
+
+    ok = [r for r in results if r.series is not None]
+    names = [f.name for f in schema][2:]
+    if not ok:
+        return pa.Table.from_pylist([], schema=schema)
+    lengths = [len(r.series["step"]) for r in ok]
+    cols: dict[str, Any] = {
+        "run_id": np.repeat(np.array([r.row["run_id"] for r in ok], dtype=np.int64), lengths),
+        "step": np.concatenate([np.asarray(r.series["step"]) for r in ok]).round().astype(np.int64),
+    }
+    for name in names:
+        data = np.concatenate([np.asarray(r.series[name], dtype=float) for r in ok])
+        cols[name] = data.round().astype(np.int64) if name in SERIES_INT_OUTPUTS else data
+    return pa.table(cols, schema=schema)
+
+
+def _write_design(path: Path, plan: SweepPlan) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    X = np.asarray(plan.X, dtype=float)
+    cols = {"point_id": np.arange(X.shape[0], dtype=np.int64)}
+    for j, name in enumerate(plan.varied):
+        cols[name] = X[:, j]
+    table = pa.table(cols)
+    _write_atomic_bytes(path, lambda f: pq.write_table(table, f))
+
+
+def _clean_temporaries(path: Path) -> None:
+    """Remove temporary files left by a write that was killed before its rename."""
+    for p in path.iterdir():
+        if p.name.startswith(".") and p.name.endswith(".tmp"):
+            with contextlib.suppress(OSError):
+                p.unlink()
+
+
+# ---------------------------------------------------------------------------- reading
+def chunk_files(path: str | Path) -> dict[int, Path]:
+    """Run-table chunks of a sweep folder by index."""
+    path = Path(path)
+    out = {}
+    for p in path.iterdir():
+        m = CHUNK_RE.match(p.name)
+        if m:
+            out[int(m.group(1))] = p
+    return dict(sorted(out.items()))
+
+
+def series_files(path: str | Path) -> dict[int, Path]:
+    path = Path(path)
+    out = {}
+    for p in path.iterdir():
+        m = SERIES_RE.match(p.name)
+        if m:
+            out[int(m.group(1))] = p
+    return dict(sorted(out.items()))
+
+
+def load_manifest(path: str | Path) -> dict[str, Any]:
+    """The manifest of a sweep folder (raises StoreError if there is none or it is unreadable)."""
+    path = Path(path).expanduser()
+    manifest = path / MANIFEST
+    if not path.is_dir():
+        raise StoreError(f"{str(path)!r} is not a folder")
+    if not manifest.exists():
+        raise StoreError(f"{str(path)!r} is not a sweep folder ({MANIFEST} is missing)")
+    try:
+        doc = json.loads(manifest.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise StoreError(f"{str(manifest)!r} cannot be read: {exc}") from None
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        raise StoreError(f"{str(manifest)!r} is not a phc-synergy sweep manifest ({FORMAT})")
+    return doc
+
+
+def _read_tables(files: Iterable[Path], schema):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    tables = [pq.read_table(f) for f in files]
+    if not tables:
+        return pa.Table.from_pylist([], schema=schema)
+    return pa.concat_tables(tables)
+
+
+def load_sweep(path: str | Path):
+    """The run table of a sweep: a pandas DataFrame, one row per stored run, sorted by run_id.
+
+    Columns: run_id, point_id, replicate, seed, every parameter (composition as a
+    JSON string; the dummy when the design has one), every run-summary output,
+    status ('ok' or 'error') and error (the message, or None).
+    """
+    path = Path(path).expanduser()
+    manifest = load_manifest(path)
+    cols = manifest["columns"]
+    schema = run_schema(cols["parameters"], cols["outputs"])
+    df = _read_tables(chunk_files(path).values(), schema).to_pandas()
+    return df.sort_values("run_id", kind="stable").reset_index(drop=True)
+
+
+def load_series(path: str | Path):
+    """The per-step series of a sweep (long format: run_id, step, outputs), sorted by run_id and step.
+
+    Empty when the spec kept no series.
+    """
+    path = Path(path).expanduser()
+    manifest = load_manifest(path)
+    schema = series_schema(manifest["columns"].get("series", []))
+    chunks = chunk_files(path)
+    files = [p for i, p in series_files(path).items() if i in chunks]
+    df = _read_tables(files, schema).to_pandas()
+    return df.sort_values(["run_id", "step"], kind="stable").reset_index(drop=True)
+
+
+def load_design(path: str | Path) -> tuple[dict[str, Any] | None, np.ndarray | None]:
+    """(SALib problem, raw design matrix X) of a sweep; X has one row per design point."""
+    import pyarrow.parquet as pq
+
+    path = Path(path).expanduser()
+    manifest = load_manifest(path)
+    design = path / DESIGN
+    if not design.exists():
+        return manifest.get("problem"), None
+    table = pq.read_table(design)
+    names = [n for n in table.column_names if n != "point_id"]
+    X = np.column_stack([table.column(n).to_numpy() for n in names]) if names else None
+    return manifest.get("problem"), X
+
+
+def load_experiments_outcomes(path: str | Path, series: bool = False):
+    """A sweep as ``(experiments, outcomes)``, in the EMA workbench's style.
+
+    ``experiments`` is a DataFrame with one row per run (sorted by run_id): run_id,
+    point_id, replicate, seed, every parameter, status. ``outcomes`` maps each
+    run-summary output to a float64 numpy array aligned with those rows (booleans
+    as 0/1; NaN for runs that failed and for undefined values). With
+    ``series=True`` it maps each kept per-step output instead to a 2-D float64
+    array (runs x steps, month 0 first; NaN after a run's horizon and for failed
+    runs).
+    """
+    df = load_sweep(path)
+    manifest = load_manifest(path)
+    cols = manifest["columns"]
+    keep = [*cols["meta"], *cols["parameters"], "status"]
+    experiments = df[keep].copy()
+    if not series:
+        outcomes = {name: _float_array(df[name]) for name in cols["outputs"]}
+        return experiments, outcomes
+    names = cols.get("series", [])
+    long = load_series(path)
+    n = len(df)
+    width = int(long["step"].max()) + 1 if len(long) else 0
+    row_of = {rid: i for i, rid in enumerate(df["run_id"].to_numpy())}
+    rows = np.array([row_of.get(r, -1) for r in long["run_id"].to_numpy()], dtype=np.int64)
+    steps = long["step"].to_numpy(dtype=np.int64)
+    mask = rows >= 0
+    outcomes = {}
+    for name in names:
+        arr = np.full((n, width), np.nan)
+        arr[rows[mask], steps[mask]] = long[name].to_numpy(dtype=float)[mask]
+        outcomes[name] = arr
+    return experiments, outcomes
+
+
+def _float_array(column) -> np.ndarray:
+    import pandas as pd
+
+    if column.dtype == object:
+        column = pd.to_numeric(column.map(lambda v: np.nan if v is None else float(v)), errors="coerce")
+    return column.to_numpy(dtype=float, na_value=np.nan)
