@@ -70,11 +70,6 @@ def engagement_target(net_benefit, synergy: float, synergy_feedback: float, beta
     return target
 
 
-def coverage(holders: np.ndarray, scale: float) -> np.ndarray:
-    """Saturating cover of a resource kind by (engagement-weighted) holders: 0 none, ->1 redundant."""
-    return 1.0 - np.exp(-holders / scale)
-
-
 def half_rise_month(series: np.ndarray, plateau_months: int = 12) -> float:
     """First month a series has completed half of its rise from month 0 to its final plateau.
 

@@ -202,7 +202,7 @@ class PartnershipModel(mesa.Model):
         # -- observation
         self.observed: dict[str, float] = {}
         self._series = np.zeros((self.horizon + 1, len(OUTPUTS)))
-        self._manifest()
+        self._members_update_without_feedback()
         self.synergy = self._raw_synergy  # synergy starts where its manifestations stand
         self._observe()
         self.datacollector = SeriesCollector(
@@ -666,9 +666,6 @@ class PartnershipModel(mesa.Model):
         return int(self._seat_of_slot[slot])
 
     # ------------------------------------------------------------------ observation
-    def _manifest(self) -> None:
-        self._members_update_without_feedback()
-
     def _members_update_without_feedback(self) -> None:
         """Compute the month-0 manifestations without moving engagement or mobilisation."""
         saved = (self._engagement.copy(), list(self._mobilisation), self.synergy)
