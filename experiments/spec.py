@@ -54,6 +54,7 @@ from typing import Any
 
 import numpy as np
 
+from model.errors import InputFileError
 from model.outputs import OUTPUTS, SUMMARY_OUTPUTS
 from model.parameters import PARAMETERS, ParameterError, validate_parameters
 from model.scenarios import ScenarioError, load_scenario
@@ -107,20 +108,8 @@ OUTPUT_KEYS: dict[str, str] = {
 }
 
 
-class SpecError(ValueError):
+class SpecError(InputFileError):
     """A sweep spec that cannot be used: names the file, the field, the value and what is allowed."""
-
-    def __init__(
-        self,
-        message: str,
-        path: str | Path | None = None,
-        field: str | None = None,
-        value: Any = None,
-        allowed: str | None = None,
-    ):
-        self.path = str(path) if path is not None else None
-        self.field, self.value, self.allowed = field, value, allowed
-        super().__init__(f"{self.path}: {message}" if self.path else message)
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from model.errors import InputFileError
 from model.parameters import ParameterError, validate_parameters
 
 SCENARIO_DIR: Path = Path(__file__).with_name("scenarios")
@@ -43,24 +44,8 @@ TOP_LEVEL: dict[str, tuple[bool, str]] = {
 }
 
 
-class ScenarioError(ValueError):
-    """A scenario that cannot be loaded: names the file, the field, the problem and what is allowed.
-
-    ``path`` is the file (None for an unknown scenario name); ``field``, ``value``
-    and ``allowed`` describe the offending entry when there is one.
-    """
-
-    def __init__(
-        self,
-        message: str,
-        path: str | Path | None = None,
-        field: str | None = None,
-        value: Any = None,
-        allowed: str | None = None,
-    ):
-        self.path = str(path) if path is not None else None
-        self.field, self.value, self.allowed = field, value, allowed
-        super().__init__(f"{self.path}: {message}" if self.path else message)
+class ScenarioError(InputFileError):
+    """A scenario that cannot be loaded: names the file, the field, the problem and what is allowed."""
 
 
 @dataclass(frozen=True)
