@@ -17,9 +17,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -e '.[test,viz]'
 	touch $@
 
-# Run every shipped scenario for 5 seeds; tables in results/.
+# The main job: the case comparison (experiments/configs/cases.toml) plus the Morris screening
+# (structures_morris.toml) on 2 workers; results/report.md links both reports and their figures.
+# A repeated or interrupted run continues from what results/ already holds.
 run: $(STAMP)
-	$(BIN)/phc-synergy scenarios --run --out results
+	$(BIN)/phc-synergy main --out results --workers 2
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2

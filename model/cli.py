@@ -6,6 +6,9 @@
                     [--out FILE.csv|FILE.parquet] [--summary FILE.json]
     phc-synergy sweep SPEC.toml --out DIR [--workers N | --scheduler tcp://HOST:PORT] [--resume]
     phc-synergy export DIR --format csv|behaviorspace [--out FILE]
+    phc-synergy sensitivity SPEC.toml --out DIR [--workers N | --scheduler tcp://HOST:PORT] [--resume]
+    phc-synergy compare SCENARIO... | --config CASES.toml [--replicates R] --out DIR [engine options] [--resume]
+    phc-synergy main [--out results] [--workers N]
 
 Every user error prints ``phc-synergy: error: <message>`` on stderr and exits with
 status 2. Files are written to a temporary name in the target folder and then
@@ -158,7 +161,63 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("csv", "behaviorspace"), required=True, help="the layout")
     p.add_argument("--out", metavar="FILE", help="default: DIR/runs.csv (csv) or DIR/behaviorspace.csv")
     p.set_defaults(handler=cmd_export)
+
+    p = sub.add_parser(
+        "sensitivity",
+        help="Morris or Sobol' sensitivity analysis of a sweep spec: indices.csv, figures and report.md",
+        description="Runs the spec's sweep into DIR/runs (resumable with --resume), then analyses it with SALib:"
+        " Morris (mu*, sigma) or Sobol' (S1, ST on replicate means, bootstrap CIs), by the spec's design.",
+    )
+    p.add_argument("spec", metavar="SPEC.toml", help="a sweep spec with a morris or sobol design")
+    p.add_argument("--out", metavar="DIR", required=True, help="the output folder (the sweep goes to DIR/runs)")
+    _engine_options(p)
+    p.set_defaults(handler=cmd_sensitivity)
+
+    p = sub.add_parser(
+        "compare",
+        help="compare scenarios (or the variants of a config) with paired replicates: tables and fan charts",
+        description="Each scenario runs the same R replicate seeds; writes summary.csv, differences.csv (paired,"
+        " against the first scenario), fan_synergy.png, fan_access.png and compare.md into DIR.",
+    )
+    p.add_argument("scenarios", metavar="SCENARIO", nargs="*", help="shipped scenario names or scenario .toml files")
+    p.add_argument("--config", metavar="CASES.toml", help="a file of named variants (see experiments/configs/cases.toml)")
+    p.add_argument("--replicates", metavar="R", help="replicates per scenario (default: 20, or the config's)")
+    p.add_argument("--steps", metavar="N", help="months per run (scenarios only; default: each scenario's)")
+    p.add_argument("--seed", metavar="S", help="root seed of the replicate seeds (default: 20211, or the config's)")
+    p.add_argument("--out", metavar="DIR", required=True, help="the output folder (runs go to DIR/runs)")
+    _engine_options(p)
+    p.set_defaults(handler=cmd_compare)
+
+    p = sub.add_parser(
+        "main",
+        help="the main job: the case comparison plus the Morris screening, with results/report.md",
+        description="Runs experiments/configs/cases.toml and structures_morris.toml (resuming what is stored) and"
+        " writes OUT/report.md linking both reports and their figures.",
+    )
+    p.add_argument("--out", metavar="DIR", default="results", help="the output folder (default: results)")
+    p.add_argument("--workers", metavar="N", help="local Dask workers (default: 2, or 1 on a 1-core machine)")
+    p.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run on an existing Dask cluster")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.set_defaults(handler=cmd_main)
     return parser
+
+
+def _engine_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--workers", metavar="N", help="1 = serial, in this process (default); N > 1 = a local Dask cluster of N processes"
+    )
+    p.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run on an existing Dask cluster")
+    p.add_argument("--resume", action="store_true", help="continue the runs stored in DIR/runs")
+    p.add_argument("--quiet", action="store_true", help="no progress line")
+
+
+def _engine_args(args: argparse.Namespace) -> tuple[int, str | None]:
+    if args.workers is not None and args.scheduler is not None:
+        raise UserError("give --workers N (a local cluster) or --scheduler ADDRESS (an existing one), not both")
+    workers = _positive_int("--workers", args.workers) if args.workers is not None else 1
+    if args.scheduler is not None and not args.scheduler.strip():
+        raise UserError("--scheduler '': expected an address such as tcp://127.0.0.1:8786")
+    return workers, args.scheduler
 
 
 def _version() -> str:
@@ -594,6 +653,112 @@ def _json_ready(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
+
+
+# ---------------------------------------------------------------------------- sensitivity, compare, main
+def cmd_sensitivity(args: argparse.Namespace) -> int:
+    from experiments.engine import EngineError, EngineStartError
+    from experiments.sensitivity import SensitivityError, check_spec, run_sensitivity
+    from experiments.spec import SpecError, load_spec
+    from experiments.store import StoreError
+    from experiments.sweep import Progress
+
+    workers, scheduler = _engine_args(args)
+    try:
+        spec = load_spec(args.spec)
+        check_spec(spec)
+    except (SpecError, SensitivityError) as exc:
+        raise UserError(str(exc)) from None
+    out = Path(args.out).expanduser()
+    print(
+        f"sensitivity '{spec.name}': {spec.method}, {spec.n_points} points x {spec.replicates} replicates ="
+        f" {spec.n_runs} runs",
+        file=sys.stderr,
+    )
+    try:
+        result = run_sensitivity(
+            spec, out, workers=workers, scheduler=scheduler, resume=args.resume,
+            progress=None if args.quiet else Progress(sys.stderr),
+        )
+    except (StoreError, EngineStartError, SensitivityError) as exc:
+        raise UserError(str(exc)) from None
+    except EngineError as exc:
+        print(f"{PROG}: error: {exc}\nthe runs finished so far are stored in {str(out / 'runs')!r};"
+              " continue with --resume", file=sys.stderr)
+        return 1
+    for name, why in result.skipped.items():
+        print(f"not analysed: {name}: {why}", file=sys.stderr)
+    print(f"sensitivity done: {out / 'indices.csv'}, {len(result.files) - 2} figure(s), report {out / 'report.md'}")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from experiments.compare import CompareError, load_config, run_compare
+    from experiments.engine import EngineError, EngineStartError
+    from experiments.store import StoreError
+    from experiments.sweep import Progress
+
+    workers, scheduler = _engine_args(args)
+    try:
+        if args.config is not None:
+            if args.scenarios:
+                raise UserError("give scenarios or --config FILE, not both")
+            if args.steps is not None:
+                raise UserError("--steps is for scenarios named on the command line; set steps in the config")
+            comp = load_config(args.config)
+            if args.replicates is not None:
+                comp.replicates = _positive_int("--replicates", args.replicates)
+            if args.seed is not None:
+                comp.root_seed = _seed(args.seed)
+        else:
+            from experiments.compare import DEFAULT_REPLICATES, DEFAULT_ROOT_SEED, from_scenarios
+
+            if not args.scenarios:
+                raise UserError("name at least one scenario (see 'phc-synergy scenarios'), or give --config FILE")
+            steps = PARAMETERS["steps"].validate(args.steps, where="--steps") if args.steps is not None else None
+            comp = from_scenarios(
+                list(args.scenarios),
+                replicates=_positive_int("--replicates", args.replicates) if args.replicates else DEFAULT_REPLICATES,
+                root_seed=_seed(args.seed) if args.seed is not None else DEFAULT_ROOT_SEED,
+                steps=steps,
+            )
+    except CompareError as exc:
+        raise UserError(str(exc)) from None
+    out = Path(args.out).expanduser()
+    print(f"compare: {len(comp.variants)} variants x {comp.replicates} replicates", file=sys.stderr)
+    try:
+        run_compare(comp, out, workers=workers, scheduler=scheduler, resume=args.resume,
+                    progress=None if args.quiet else Progress(sys.stderr))
+    except (StoreError, EngineStartError, CompareError) as exc:
+        raise UserError(str(exc)) from None
+    except EngineError as exc:
+        print(f"{PROG}: error: {exc}\nthe runs finished so far are stored in {str(out / 'runs')!r};"
+              " continue with --resume", file=sys.stderr)
+        return 1
+    print(f"compare done: {out / 'summary.csv'}, {out / 'differences.csv'}, fan charts, report {out / 'compare.md'}")
+    return 0
+
+
+def cmd_main(args: argparse.Namespace) -> int:
+    from experiments.compare import CompareError
+    from experiments.engine import EngineError, EngineStartError, cpu_count
+    from experiments.main import run_main
+    from experiments.sensitivity import SensitivityError
+    from experiments.spec import SpecError
+    from experiments.store import StoreError
+
+    if args.workers is not None and args.scheduler is not None:
+        raise UserError("give --workers N (a local cluster) or --scheduler ADDRESS (an existing one), not both")
+    workers = _positive_int("--workers", args.workers) if args.workers is not None else min(2, cpu_count())
+    try:
+        report = run_main(args.out, workers=workers, scheduler=args.scheduler, quiet=args.quiet)
+    except (CompareError, SpecError, SensitivityError, StoreError, EngineStartError) as exc:
+        raise UserError(str(exc)) from None
+    except EngineError as exc:
+        print(f"{PROG}: error: {exc}\nrun it again to continue where it stopped", file=sys.stderr)
+        return 1
+    print(f"report: {report}")
+    return 0
 
 
 # ---------------------------------------------------------------------------- atomic writes

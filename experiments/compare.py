@@ -1,0 +1,416 @@
+"""Scenario comparison: several scenarios (or variants of them), the same replicate seeds, paired differences.
+
+    phc-synergy compare pccp chrp --replicates 20 --out results/compare
+    phc-synergy compare --config experiments/configs/cases.toml --out results/cases
+
+A *variant* is a base scenario (a shipped name or a scenario .toml file) plus
+parameter overrides. ``cases.toml`` lists named variants::
+
+    name = "cases"
+    replicates = 20
+    root_seed = 2021
+    [[variant]]
+    name = "PCCP + coordinator"
+    scenario = "pccp"
+    set = { coordination = 0.9 }
+
+Every variant runs with the same ``replicates`` seeds (common random numbers:
+replicate k of every variant has the same seed), through the sweep engine
+(``OUT/runs``, resumable) with the per-step series of synergy, access and equity
+gap kept. Written into ``OUT`` (each file atomically):
+
+- ``summary.csv``: per variant and run-level output, the median and the 90%
+  interval (5th and 95th percentiles) over replicates;
+- ``differences.csv``: per variant (after the first) and output, the paired
+  difference against the first variant (same seed), its median, 90% interval and
+  the share of replicates where it is positive;
+- ``fan_synergy.png``, ``fan_access.png``: median and 90% band over months;
+- ``compare.md``: the two tables and the figures, in words.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import hashlib
+import json
+import math
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from experiments.sensitivity import pyplot, write_csv_atomic, write_figure_atomic, write_text_atomic
+from model.parameters import PARAMETERS, ParameterError, validate_parameters
+from model.scenarios import ScenarioError, load_scenario
+
+COMPARE_FORMAT = 1
+RUNS_DIR = "runs"
+DEFAULT_REPLICATES = 20
+DEFAULT_ROOT_SEED = 20211
+SERIES = ("synergy", "access", "equity_gap")
+FAN_SERIES = ("synergy", "access")
+QUANTILES = (0.05, 0.5, 0.95)
+# Run-level outputs in the tables (booleans as shares).
+COMPARE_OUTPUTS: dict[str, str] = {
+    "final_access": "final access",
+    "access_gain": "access gain",
+    "final_equity_gap": "equity gap at the end",
+    "mean_synergy": "mean synergy",
+    "final_synergy": "final synergy",
+    "months_to_synergy": "months to synergy",
+    "retention": "retention",
+    "final_seats": "seats at the end",
+    "sustained": "share sustained",
+}
+CONFIG_KEYS = ("name", "description", "replicates", "root_seed", "steps", "fixed", "variant")
+VARIANT_KEYS = ("name", "scenario", "set")
+
+
+class CompareError(ValueError):
+    """A comparison that cannot run: an unknown scenario, a bad override, a malformed config."""
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    scenario: str
+    overrides: dict[str, Any]
+    params: dict[str, Any] = field(repr=False)
+
+
+@dataclass
+class Comparison:
+    name: str
+    description: str
+    variants: list[Variant]
+    replicates: int
+    root_seed: int
+    source: str | None = None
+
+
+@dataclass
+class CompareResult:
+    path: Path
+    summary: Any
+    differences: Any
+    files: list[Path]
+    sweep: Any = None
+
+
+# ---------------------------------------------------------------------------- building
+def make_variant(name: str, scenario: str, overrides: dict[str, Any] | None = None, where: str = "") -> Variant:
+    """A variant: the scenario's parameters with ``overrides`` (checked against the schema)."""
+    prefix = f"{where}: " if where else ""
+    try:
+        params = load_scenario(scenario)
+    except ScenarioError as exc:
+        raise CompareError(f"{prefix}scenario {scenario!r}: {exc}") from None
+    checked: dict[str, Any] = {}
+    for key, value in (overrides or {}).items():
+        if key not in PARAMETERS:
+            near = difflib.get_close_matches(key, list(PARAMETERS), n=1)
+            hint = f" (did you mean {near[0]!r}?)" if near else ""
+            raise CompareError(f"{prefix}unknown parameter {key!r}{hint}; see 'phc-synergy params'")
+        try:
+            checked[key] = PARAMETERS[key].validate(value)
+        except ParameterError as exc:
+            raise CompareError(f"{prefix}{exc}") from None
+    params.update(copy.deepcopy(checked))
+    try:
+        validate_parameters(params)
+    except ParameterError as exc:
+        raise CompareError(f"{prefix}{exc}") from None
+    return Variant(name, scenario, checked, params)
+
+
+def from_scenarios(
+    scenarios: list[str], replicates: int = DEFAULT_REPLICATES, root_seed: int = DEFAULT_ROOT_SEED, steps: int | None = None
+) -> Comparison:
+    """A comparison of scenarios named on the command line (shipped names or .toml files)."""
+    if not scenarios:
+        raise CompareError("name at least one scenario (or give --config FILE)")
+    overrides = {"steps": steps} if steps is not None else {}
+    variants = []
+    for s in scenarios:
+        name = Path(s).stem if s.endswith(".toml") else s
+        if name in (v.name for v in variants):
+            raise CompareError(f"scenario {s!r} is named twice")
+        variants.append(make_variant(name, s, overrides))
+    return Comparison("compare", "", variants, replicates, root_seed)
+
+
+def load_config(path: str | Path) -> Comparison:
+    """Read a comparison config (see the module doc and experiments/configs/cases.toml)."""
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise CompareError(f"{path}: no such config file")
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise CompareError(f"{path}: malformed TOML: {exc}") from None
+    for key in doc:
+        if key not in CONFIG_KEYS:
+            raise CompareError(f"{path}: unknown key {key!r}; allowed: {', '.join(CONFIG_KEYS)}")
+    replicates = _int(doc.get("replicates", DEFAULT_REPLICATES), f"{path}: replicates", 1)
+    root_seed = _int(doc.get("root_seed", DEFAULT_ROOT_SEED), f"{path}: root_seed", 0)
+    fixed = doc.get("fixed", {})
+    if not isinstance(fixed, dict):
+        raise CompareError(f"{path}: [fixed] must be a table of parameter values")
+    fixed = dict(fixed)
+    if "steps" in doc:
+        fixed["steps"] = doc["steps"]
+    entries = doc.get("variant")
+    if not isinstance(entries, list) or not entries:
+        raise CompareError(f"{path}: no [[variant]] entries: each names a scenario and optional overrides (set)")
+    variants: list[Variant] = []
+    base_dir = path.parent
+    for i, entry in enumerate(entries, start=1):
+        where = f"{path}: variant {i}"
+        if not isinstance(entry, dict):
+            raise CompareError(f"{where}: expected a table")
+        for key in entry:
+            if key not in VARIANT_KEYS:
+                raise CompareError(f"{where}: unknown key {key!r}; allowed: {', '.join(VARIANT_KEYS)}")
+        scenario = entry.get("scenario")
+        if not isinstance(scenario, str) or not scenario:
+            raise CompareError(f"{where}: 'scenario' must name a shipped scenario or a .toml file")
+        if scenario.endswith(".toml") and not Path(scenario).is_absolute():
+            scenario = str(base_dir / scenario)
+        name = str(entry.get("name") or scenario)
+        if name in (v.name for v in variants):
+            raise CompareError(f"{where}: the name {name!r} is used twice")
+        overrides = entry.get("set", {})
+        if not isinstance(overrides, dict):
+            raise CompareError(f"{where}: 'set' must be a table of parameter values")
+        variants.append(make_variant(name, scenario, {**fixed, **overrides}, where=f"{where} ({name})"))
+    return Comparison(
+        str(doc.get("name") or path.stem), str(doc.get("description", "")), variants, replicates, root_seed, str(path)
+    )
+
+
+def _int(value: Any, what: str, low: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise CompareError(f"{what} = {value!r} is not allowed: an integer >= {low}")
+    return value
+
+
+def comparison_plan(comp: Comparison):
+    """The comparison as a SweepPlan: one design point per variant, complete parameters, series kept."""
+    from experiments.engine import SUMMARY_KINDS, SweepPlan, model_target
+    from model.outputs import SUMMARY_OUTPUTS
+
+    names = tuple(PARAMETERS)
+    kinds = {name: {int: "int", float: "float", dict: "json"}[p.kind] for name, p in PARAMETERS.items()}
+    doc = {
+        "format": COMPARE_FORMAT,
+        "kind": "compare",
+        "variants": [{"name": v.name, "scenario": v.scenario, "parameters": v.params} for v in comp.variants],
+        "replicates": comp.replicates,
+        "root_seed": comp.root_seed,
+        "series": list(SERIES),
+    }
+    text = json.dumps({k: v for k, v in doc.items()}, sort_keys=True, default=str)
+    return SweepPlan(
+        name=comp.name,
+        spec=json.loads(text),
+        spec_hash=hashlib.sha256(text.encode()).hexdigest(),
+        base={},
+        varied=names,
+        values=[tuple(v.params[n] for n in names) for v in comp.variants],
+        replicates=comp.replicates,
+        root_seed=comp.root_seed,
+        parameters=kinds,
+        outputs={name: SUMMARY_KINDS.get(name, "float") for name in SUMMARY_OUTPUTS},
+        series=SERIES,
+        target=model_target,
+        source=comp.source,
+    )
+
+
+# ---------------------------------------------------------------------------- analysis
+def _values(df: Any, output: str) -> np.ndarray:
+    col = df[output].map(lambda v: np.nan if v is None else float(v))
+    return col.to_numpy(dtype=float)
+
+
+def _q(values: np.ndarray) -> tuple[float, float, float, int]:
+    defined = values[np.isfinite(values)]
+    if not len(defined):
+        return math.nan, math.nan, math.nan, 0
+    q = np.quantile(defined, QUANTILES)
+    return float(q[1]), float(q[0]), float(q[2]), len(defined)
+
+
+def tables(df: Any, comp: Comparison) -> tuple[Any, Any]:
+    """(summary, differences) DataFrames from the run table."""
+    import pandas as pd
+
+    ok = df["status"].to_numpy() == "ok"
+    by_variant: dict[int, Any] = {}
+    for i in range(len(comp.variants)):
+        sub = df[(df["point_id"] == i)].sort_values("replicate")
+        by_variant[i] = sub
+    rows, diffs = [], []
+    for i, v in enumerate(comp.variants):
+        sub = by_variant[i]
+        sub_ok = ok[sub.index.to_numpy()]
+        for output, meaning in COMPARE_OUTPUTS.items():
+            vals = np.where(sub_ok, _values(sub, output), np.nan)
+            med, lo, hi, n = _q(vals)
+            rows.append(
+                {"variant": v.name, "output": output, "meaning": meaning, "median": med, "q05": lo, "q95": hi,
+                 "mean": float(np.nanmean(vals)) if n else math.nan, "n": n}
+            )
+            if i == 0:
+                continue
+            first = by_variant[0]
+            first_ok = ok[first.index.to_numpy()]
+            base = np.where(first_ok, _values(first, output), np.nan)
+            d = vals - base  # paired by replicate (same seed)
+            med, lo, hi, n = _q(d)
+            defined = d[np.isfinite(d)]
+            diffs.append(
+                {
+                    "variant": v.name,
+                    "against": comp.variants[0].name,
+                    "output": output,
+                    "median_diff": med,
+                    "q05": lo,
+                    "q95": hi,
+                    "share_positive": float((defined > 0).mean()) if n else math.nan,
+                    "n_pairs": n,
+                }
+            )
+    return pd.DataFrame(rows), pd.DataFrame(diffs)
+
+
+def fan_chart(series: Any, df: Any, comp: Comparison, name: str, path: Path) -> None:
+    """Median and 90% band over months of one per-step output, one colour per variant."""
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(8, 5))
+    cmap = plt.get_cmap("tab10")
+    point_of = dict(zip(df["run_id"].to_numpy(), df["point_id"].to_numpy(), strict=True))
+    s = series.copy()
+    s["point_id"] = s["run_id"].map(point_of)
+    for i, v in enumerate(comp.variants):
+        sub = s[s["point_id"] == i]
+        if not len(sub):
+            continue
+        q = sub.groupby("step")[name].quantile(list(QUANTILES)).unstack()
+        color = cmap(i % 10)
+        ax.fill_between(q.index, q[QUANTILES[0]], q[QUANTILES[2]], color=color, alpha=0.15, lw=0)
+        ax.plot(q.index, q[QUANTILES[1]], color=color, lw=1.8, label=v.name)
+    ax.set_xlabel("month")
+    ax.set_ylabel(name)
+    ax.set_title(f"{name}: median and 90% band over {comp.replicates} replicates")
+    ax.legend(fontsize=8, ncol=2)
+    write_figure_atomic(fig, path)
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.3g}" if isinstance(x, float) and math.isfinite(x) else ("n/a" if isinstance(x, float) else str(x))
+
+
+def report_text(comp: Comparison, summary: Any, differences: Any, figures: list[str], errors: int) -> str:
+    lines = [f"# Scenario comparison: {comp.name}", ""]
+    if comp.description:
+        lines += [comp.description, ""]
+    lines += [
+        f"{len(comp.variants)} variants x {comp.replicates} replicates; replicate k of every variant uses the same"
+        f" seed (root seed {comp.root_seed}), so differences are paired. Runs: `{RUNS_DIR}/`"
+        + (f"; {errors} run(s) raised an error." if errors else "."),
+        "",
+        "| variant | scenario | overrides |",
+        "|---|---|---|",
+    ]
+    for v in comp.variants:
+        over = ", ".join(f"{k} = {val}" for k, val in v.overrides.items()) or "-"
+        lines.append(f"| {v.name} | {Path(v.scenario).name} | {over} |")
+    lines += ["", "## Run-level outputs: median [5th, 95th percentile]", "", "Table: [summary.csv](summary.csv).", ""]
+    outputs = list(COMPARE_OUTPUTS)
+    lines.append("| variant | " + " | ".join(outputs) + " |")
+    lines.append("|---|" + "---|" * len(outputs))
+    for v in comp.variants:
+        cells = []
+        for o in outputs:
+            r = summary[(summary["variant"] == v.name) & (summary["output"] == o)].iloc[0]
+            cells.append(f"{_fmt(r['median'])} [{_fmt(r['q05'])}, {_fmt(r['q95'])}]")
+        lines.append(f"| {v.name} | " + " | ".join(cells) + " |")
+    if len(differences):
+        first = comp.variants[0].name
+        lines += [
+            "",
+            f"## Paired differences against {first}: median [5th, 95th percentile]",
+            "",
+            "Table: [differences.csv](differences.csv). A difference whose 90% interval excludes 0 is marked *.",
+            "",
+            "| variant | " + " | ".join(outputs) + " |",
+            "|---|" + "---|" * len(outputs),
+        ]
+        for v in comp.variants[1:]:
+            cells = []
+            for o in outputs:
+                r = differences[(differences["variant"] == v.name) & (differences["output"] == o)].iloc[0]
+                star = "*" if (r["q05"] > 0 or r["q95"] < 0) else ""
+                cells.append(f"{_fmt(r['median_diff'])} [{_fmt(r['q05'])}, {_fmt(r['q95'])}]{star}")
+            lines.append(f"| {v.name} | " + " | ".join(cells) + " |")
+        lines += ["", "In words (final access and mean synergy):", ""]
+        for v in comp.variants[1:]:
+            parts = []
+            for o in ("final_access", "mean_synergy"):
+                r = differences[(differences["variant"] == v.name) & (differences["output"] == o)].iloc[0]
+                if r["q05"] > 0:
+                    word = "higher"
+                elif r["q95"] < 0:
+                    word = "lower"
+                else:
+                    word = "not clearly different"
+                parts.append(f"{COMPARE_OUTPUTS[o]} {word} (median difference {_fmt(r['median_diff'])})")
+            lines.append(f"- {v.name} vs {first}: " + "; ".join(parts) + ".")
+    lines += ["", "## Over time", ""]
+    lines += [f"![{f}]({f})" for f in figures]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+# ---------------------------------------------------------------------------- the whole job
+def run_compare(
+    comp: Comparison,
+    out: str | Path,
+    *,
+    workers: int = 1,
+    scheduler: str | None = None,
+    engine: Any = None,
+    resume: bool = False,
+    progress: Any = None,
+) -> CompareResult:
+    """Run every variant's replicates into ``OUT/runs`` (resumable) and write the tables, fan charts and compare.md."""
+    from experiments.store import load_series, load_sweep
+    from experiments.sweep import run_sweep
+
+    out = Path(out).expanduser()
+    if out.exists() and not out.is_dir():
+        raise CompareError(f"{str(out)!r} exists and is not a folder")
+    plan = comparison_plan(comp)
+    sweep = run_sweep(
+        plan, out / RUNS_DIR, workers=workers, scheduler=scheduler, engine=engine, resume=resume, progress=progress
+    )
+    df = load_sweep(out / RUNS_DIR)
+    series = load_series(out / RUNS_DIR)
+    summary, differences = tables(df, comp)
+    files = []
+    for name, table in (("summary.csv", summary), ("differences.csv", differences)):
+        write_csv_atomic(out / name, table)
+        files.append(out / name)
+    figures = []
+    for name in FAN_SERIES:
+        fig = f"fan_{name}.png"
+        fan_chart(series, df, comp, name, out / fig)
+        files.append(out / fig)
+        figures.append(fig)
+    errors = int((df["status"] != "ok").sum())
+    write_text_atomic(out / "compare.md", report_text(comp, summary, differences, figures, errors))
+    files.append(out / "compare.md")
+    return CompareResult(out, summary, differences, files, sweep)
