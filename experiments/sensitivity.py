@@ -338,7 +338,11 @@ def sobol_figure(group: Any, output: str, path: Path) -> None:
     ax.set_yticklabels(g["parameter"], fontsize=8)
     ax.set_xlabel("Sobol' index (bars: 95% bootstrap CI)")
     ax.set_title(f"Sobol' indices: {output}")
-    ax.legend(fontsize=8, loc="lower right")
+    from matplotlib.patches import Patch
+
+    handles, labels = ax.get_legend_handles_labels()
+    handles[labels.index("ST (total)")] = Patch(color="tab:blue")  # not the dummy's red bar
+    ax.legend(handles, labels, fontsize=8, loc="lower right")
     write_figure_atomic(fig, path)
 
 
