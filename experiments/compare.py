@@ -35,7 +35,6 @@ import difflib
 import hashlib
 import json
 import math
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +42,7 @@ from typing import Any
 import numpy as np
 
 from experiments.sensitivity import pyplot, write_csv_atomic, write_figure_atomic, write_text_atomic
+from model.errors import read_toml
 from model.parameters import PARAMETERS, ParameterError, validate_parameters
 from model.scenarios import ScenarioError, load_scenario
 
@@ -147,10 +147,7 @@ def load_config(path: str | Path) -> Comparison:
     path = Path(path).expanduser()
     if not path.is_file():
         raise CompareError(f"{path}: no such config file")
-    try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise CompareError(f"{path}: malformed TOML: {exc}") from None
+    doc = read_toml(path, lambda message, path: CompareError(f"{path}: {message}"))
     for key in doc:
         if key not in CONFIG_KEYS:
             raise CompareError(f"{path}: unknown key {key!r}; allowed: {', '.join(CONFIG_KEYS)}")

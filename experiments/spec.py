@@ -46,7 +46,6 @@ import hashlib
 import itertools
 import json
 import math
-import tomllib
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -54,7 +53,7 @@ from typing import Any
 
 import numpy as np
 
-from model.errors import InputFileError
+from model.errors import InputFileError, read_toml
 from model.outputs import OUTPUTS, SUMMARY_OUTPUTS
 from model.parameters import PARAMETERS, ParameterError, validate_parameters
 from model.scenarios import ScenarioError, load_scenario
@@ -289,16 +288,7 @@ def load_spec(path: str | Path) -> Spec:
         raise SpecError("no such spec file", path=path)
     if not path.is_file():
         raise SpecError("not a file", path=path)
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise SpecError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", path=path) from None
-    except OSError as exc:
-        raise SpecError(f"cannot read the file: {exc.strerror or exc}", path=path) from None
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise SpecError(f"malformed TOML: {exc}", path=path) from None
+    doc = read_toml(path, SpecError)
     return spec_from_dict(doc, path=path)
 
 

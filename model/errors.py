@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import tomllib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,3 +27,20 @@ class InputFileError(ValueError):
         self.path = str(path) if path is not None else None
         self.field, self.value, self.allowed = field, value, allowed
         super().__init__(f"{self.path}: {message}" if self.path else message)
+
+
+def read_toml(path: Path, error: Callable[..., Exception] = InputFileError) -> dict[str, Any]:
+    """Read a TOML file; an unreadable, non-UTF-8 or malformed file raises ``error(message, path=path)``."""
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise error(f"not UTF-8 text ({exc.reason} at byte {exc.start})", path=path) from None
+    except OSError as exc:
+        raise error(f"cannot read the file: {exc.strerror or exc}", path=path) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        message = str(exc)  # tomllib's message ends with '(at line L, column C)' when it knows
+        if not re.search(r"line \d+", message):
+            message += " (position unknown)"
+        raise error(f"malformed TOML: {message}", path=path) from None

@@ -21,13 +21,11 @@ whose message names the file, the field, the problem and what is allowed.
 from __future__ import annotations
 
 import copy
-import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from model.errors import InputFileError
+from model.errors import InputFileError, read_toml
 from model.parameters import ParameterError, validate_parameters
 
 SCENARIO_DIR: Path = Path(__file__).with_name("scenarios")
@@ -98,16 +96,7 @@ def resolve(name_or_path: str | Path) -> Path:
 def read_scenario(name_or_path: str | Path) -> Scenario:
     """Read and check the structure of a scenario file (parameters are not validated here)."""
     path = resolve(name_or_path)
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ScenarioError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", path=path) from None
-    except OSError as exc:
-        raise ScenarioError(f"cannot read the file: {exc.strerror or exc}", path=path) from None
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"malformed TOML: {_toml_message(exc)}", path=path) from None
+    doc = read_toml(path, ScenarioError)
 
     unknown = [k for k in doc if k not in TOP_LEVEL]
     if unknown:
@@ -169,11 +158,3 @@ def _validated(scenario: Scenario) -> dict[str, Any]:
             allowed=exc.allowed,
         )
         raise err from None
-
-
-def _toml_message(exc: tomllib.TOMLDecodeError) -> str:
-    """tomllib's message, which already ends with '(at line L, column C)'."""
-    message = str(exc)
-    if not re.search(r"line \d+", message):
-        message += " (position unknown)"
-    return message
