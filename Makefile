@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: all install run test bench lint clean
+.PHONY: all install browser run test bench lint clean
 
 all: test
 
@@ -14,7 +14,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --upgrade pip
-	$(BIN)/python -m pip install -e '.[test,viz]'
+	$(BIN)/python -m pip install -e '.[test,viz,calibration]'
 	touch $@
 
 # The main job: the case comparison (experiments/configs/cases.toml) plus the Morris screening
@@ -23,7 +23,16 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/phc-synergy main --out results --workers 2
 
-test: $(STAMP)
+# Debian's chromium for the browser tests (never `playwright install`: it cannot download here).
+# Installed with apt-get when make runs as root (CI); otherwise the browser tests are skipped
+# with a message saying how to install it.
+browser:
+	@if command -v chromium >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
+	else echo "chromium is not installed (sudo apt-get install chromium): the browser tests will be skipped"; fi
+
+test: $(STAMP) browser
 	$(BIN)/python -m pytest -n 2
 
 # Speed and memory benchmarks (run by hand; figures in benchmarks/results/).
