@@ -15,7 +15,9 @@ parameter overrides. ``cases.toml`` lists named variants::
     set = { coordination = 0.9 }
 
 Every variant runs with the same ``replicates`` seeds (common random numbers:
-replicate k of every variant has the same seed), through the sweep engine
+replicate k of every variant has the same seed); a variant whose scenario is a
+``calibrated.toml`` runs over its posterior: replicate k takes posterior draw k
+(drawn with the root seed; the variant's own overrides win), through the sweep engine
 (``OUT/runs``, resumable) with the per-step series of synergy, access and equity
 gap kept. Written into ``OUT`` (each file atomically):
 
@@ -44,7 +46,7 @@ import numpy as np
 from experiments.sensitivity import pyplot, write_csv_atomic, write_figure_atomic, write_text_atomic
 from model.errors import read_toml
 from model.parameters import PARAMETERS, ParameterError, validate_parameters
-from model.scenarios import ScenarioError, load_scenario
+from model.scenarios import ScenarioError, load_scenario, read_scenario
 
 COMPARE_FORMAT = 1
 RUNS_DIR = "runs"
@@ -127,7 +129,10 @@ def make_variant(name: str, scenario: str, overrides: dict[str, Any] | None = No
 
 
 def from_scenarios(
-    scenarios: list[str], replicates: int = DEFAULT_REPLICATES, root_seed: int = DEFAULT_ROOT_SEED, steps: int | None = None
+    scenarios: list[str],
+    replicates: int = DEFAULT_REPLICATES,
+    root_seed: int = DEFAULT_ROOT_SEED,
+    steps: int | None = None,
 ) -> Comparison:
     """A comparison of scenarios named on the command line (shipped names or .toml files)."""
     if not scenarios:
@@ -209,6 +214,11 @@ def comparison_plan(comp: Comparison):
         "root_seed": comp.root_seed,
         "series": list(SERIES),
     }
+    draws = tuple(_posterior_draws(v, comp.replicates, comp.root_seed) for v in comp.variants)
+    if any(d is not None for d in draws):
+        doc["posterior_draws"] = [list(d) if d is not None else None for d in draws]
+    else:
+        draws = None
     text = json.dumps({k: v for k, v in doc.items()}, sort_keys=True, default=str)
     return SweepPlan(
         name=comp.name,
@@ -224,7 +234,19 @@ def comparison_plan(comp: Comparison):
         series=SERIES,
         target=model_target,
         source=comp.source,
+        draws=draws,
     )
+
+
+def _posterior_draws(variant: Variant, replicates: int, root_seed: int) -> tuple[dict[str, Any], ...] | None:
+    """Posterior draw k for replicate k of a variant whose scenario carries a posterior (else None)."""
+    posterior = read_scenario(variant.scenario).posterior
+    if posterior is None:
+        return None
+    names = [n for n in posterior.parameters if n not in variant.overrides]
+    if not names:
+        return None
+    return tuple({n: d[n] for n in names} for d in posterior.sample(replicates, root_seed))
 
 
 # ---------------------------------------------------------------------------- analysis
@@ -258,8 +280,16 @@ def tables(df: Any, comp: Comparison) -> tuple[Any, Any]:
             vals = np.where(sub_ok, _values(sub, output), np.nan)
             med, lo, hi, n = _q(vals)
             rows.append(
-                {"variant": v.name, "output": output, "meaning": meaning, "median": med, "q05": lo, "q95": hi,
-                 "mean": float(np.nanmean(vals)) if n else math.nan, "n": n}
+                {
+                    "variant": v.name,
+                    "output": output,
+                    "meaning": meaning,
+                    "median": med,
+                    "q05": lo,
+                    "q95": hi,
+                    "mean": float(np.nanmean(vals)) if n else math.nan,
+                    "n": n,
+                }
             )
             if i == 0:
                 continue

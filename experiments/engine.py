@@ -152,6 +152,9 @@ class SweepPlan:
     X: np.ndarray | None = None  # raw design matrix, one row per point, columns = varied
     design_hash: str | None = None
     source: str | None = None  # where the plan came from (the spec file)
+    # Posterior ensembles: draws[point_id][replicate] is a dict of parameter values that run takes last
+    # (a posterior draw, already stripped of what the spec fixes or varies); None entries take nothing.
+    draws: tuple[tuple[dict[str, Any], ...] | None, ...] | None = None
 
     @property
     def n_points(self) -> int:
@@ -183,6 +186,8 @@ class SweepPlan:
         inputs: dict[str, Any] = {}
         for name, value in zip(self.varied, self.values[point_id], strict=True):
             (inputs if name in self.ignored else params)[name] = value
+        if self.draws is not None and self.draws[point_id] is not None:
+            params.update(self.draws[point_id][replicate])
         return Run(run_id, point_id, replicate, seeds[replicate], params, inputs)
 
     @classmethod
@@ -214,6 +219,7 @@ class SweepPlan:
             X=spec.design.X,
             design_hash=spec.design.hash,
             source=str(spec.path.resolve()) if spec.path is not None else None,
+            draws=(spec.draws,) * spec.design.n_points if spec.draws is not None else None,
         )
 
 
@@ -432,7 +438,9 @@ class DaskEngine(Engine):
 
     @property
     def workers(self) -> int:  # type: ignore[override]
-        info = self.client.scheduler_info(n_workers=-1) if _takes_n_workers(self.client) else self.client.scheduler_info()
+        info = (
+            self.client.scheduler_info(n_workers=-1) if _takes_n_workers(self.client) else self.client.scheduler_info()
+        )
         return max(1, sum(w.get("nthreads", 1) for w in info.get("workers", {}).values()))
 
     def describe(self) -> dict[str, Any]:

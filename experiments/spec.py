@@ -41,6 +41,7 @@ The sampler's seed is ``[design] seed``, by default the root seed.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import difflib
 import hashlib
 import itertools
@@ -56,7 +57,7 @@ import numpy as np
 from model.errors import InputFileError, read_toml
 from model.outputs import OUTPUTS, SUMMARY_OUTPUTS
 from model.parameters import PARAMETERS, ParameterError, validate_parameters
-from model.scenarios import ScenarioError, load_scenario
+from model.scenarios import ScenarioError, load_scenario, read_scenario
 
 SPEC_FORMAT = 1  # bumped when the meaning of a normalised spec changes (changes every hash)
 DESIGNS: tuple[str, ...] = ("grid", "lhs", "sobol", "morris")
@@ -78,6 +79,8 @@ TOP_LEVEL: dict[str, str] = {
     "vary": "a table of varied parameters ([vary]; optional for a grid: one point)",
     "design": "a table describing the design ([design])",
     "outputs": "a table of outputs to keep ([outputs])",
+    "posterior": "true (default) or false: when the scenario is a calibrated.toml, replicate k of every point"
+    " takes posterior draw k",
 }
 REQUIRED = ("scenario", "root_seed", "replicates", "design")
 DESIGN_KEYS: dict[str, dict[str, str]] = {
@@ -199,6 +202,9 @@ class Spec:
     root_seed: int
     series: tuple[str, ...]
     design: Design = field(repr=False, compare=False)
+    # Per replicate, the posterior values it takes (calibrated scenario, 'posterior = true'), without the
+    # parameters that [fixed] sets or the design varies: those win. None when there is no posterior.
+    draws: tuple[dict[str, Any], ...] | None = None
 
     # ------------------------------------------------------------------ derived
     @property
@@ -234,9 +240,7 @@ class Spec:
         elif self.method == "sobol":
             design.update(n=self.n, calc_second_order=self.calc_second_order, dummy=self.dummy, seed=self.sample_seed)
         else:
-            design.update(
-                trajectories=self.trajectories, levels=self.levels, dummy=self.dummy, seed=self.sample_seed
-            )
+            design.update(trajectories=self.trajectories, levels=self.levels, dummy=self.dummy, seed=self.sample_seed)
         return {
             "format": SPEC_FORMAT,
             "name": self.name,
@@ -249,6 +253,7 @@ class Spec:
             "replicates": self.replicates,
             "root_seed": self.root_seed,
             "outputs": {"summary": list(SUMMARY_OUTPUTS), "series": list(self.series)},
+            **({"posterior_draws": [_json_params(d) for d in self.draws]} if self.draws is not None else {}),
         }
 
     @cached_property
@@ -373,6 +378,9 @@ class _Checker:
         replicates = self.integer("replicates", doc["replicates"], 1, MAX_REPLICATES, TOP_LEVEL["replicates"])
 
         scenario, base = self.scenario(doc["scenario"])
+        use_posterior = doc.get("posterior", True)
+        if not isinstance(use_posterior, bool):
+            raise self.fail("posterior", use_posterior, TOP_LEVEL["posterior"])
         fixed = self.fixed(base)
         design_doc = self.table("design", required=True)
         method = self.method(design_doc)
@@ -404,15 +412,17 @@ class _Checker:
             levels = self.integer(
                 "design.levels", design_doc.get("levels", DEFAULT_GRID_LEVELS), 2, None, DESIGN_KEYS["grid"]["levels"]
             )
+            # [design] levels is the default for every varied input that sets neither levels nor values
+            varied = tuple(
+                dataclasses.replace(v, levels=levels) if v.levels is None and v.values is None else v for v in varied
+            )
         elif method == "lhs":
             if "n" not in design_doc:
                 raise self.fail("design.n", None, DESIGN_KEYS["lhs"]["n"], "missing [design] n: the number of points")
             n = self.integer("design.n", design_doc["n"], 2, MAX_RUNS, DESIGN_KEYS["lhs"]["n"])
         elif method == "sobol":
             if "n" not in design_doc:
-                raise self.fail(
-                    "design.n", None, DESIGN_KEYS["sobol"]["n"], "missing [design] n: the base sample size"
-                )
+                raise self.fail("design.n", None, DESIGN_KEYS["sobol"]["n"], "missing [design] n: the base sample size")
             n = design_doc["n"]
             allowed = DESIGN_KEYS["sobol"]["n"]
             if isinstance(n, bool) or not isinstance(n, int) or n < 2 or n & (n - 1):
@@ -493,19 +503,37 @@ class _Checker:
             root_seed=root_seed,
             series=series,
             design=design,
+            draws=self.draws(doc["scenario"], replicates, root_seed, fixed, varied) if use_posterior else None,
         )
         self.check_points(spec)
         return spec
+
+    def scenario_target(self, value: str) -> str | Path:
+        looks_like_path = value.endswith(".toml") or "/" in value or "\\" in value
+        if looks_like_path:
+            p = Path(value).expanduser()
+            return p if p.is_absolute() else self.base_dir / p
+        return value
+
+    def draws(
+        self, value: str, replicates: int, root_seed: int, fixed: dict[str, Any], varied: tuple[Varied, ...]
+    ) -> tuple[dict[str, Any], ...] | None:
+        """Posterior draw k for replicate k (drawn with the root seed), or None if the scenario has no posterior."""
+        target = self.scenario_target(value)
+        scenario = read_scenario(target)
+        if scenario.posterior is None:
+            return None
+        own = set(fixed) | {v.name for v in varied}
+        names = [n for n in scenario.posterior.parameters if n not in own]
+        if not names:
+            return None
+        return tuple({n: d[n] for n in names} for d in scenario.posterior.sample(replicates, root_seed))
 
     def scenario(self, value: Any) -> tuple[str, dict[str, Any]]:
         allowed = TOP_LEVEL["scenario"]
         if not isinstance(value, str) or not value.strip():
             raise self.fail("scenario", value, allowed)
-        target: str | Path = value
-        looks_like_path = value.endswith(".toml") or "/" in value or "\\" in value
-        if looks_like_path:
-            p = Path(value).expanduser()
-            target = p if p.is_absolute() else self.base_dir / p
+        target = self.scenario_target(value)
         try:
             base = load_scenario(target)
         except ScenarioError as exc:
@@ -558,7 +586,10 @@ class _Checker:
     def method(self, design_doc: dict[str, Any]) -> str:
         if "method" not in design_doc:
             raise self.fail(
-                "design.method", None, "one of " + ", ".join(DESIGNS), "missing [design] method: one of " + ", ".join(DESIGNS)
+                "design.method",
+                None,
+                "one of " + ", ".join(DESIGNS),
+                "missing [design] method: one of " + ", ".join(DESIGNS),
             )
         method = design_doc["method"]
         if method not in DESIGNS:
@@ -630,8 +661,10 @@ class _Checker:
             try:
                 return p.validate(value)
             except ParameterError:
-                outside = isinstance(value, int | float) and not isinstance(value, bool) and (
-                    (p.low is not None and value < p.low) or (p.high is not None and value > p.high)
+                outside = (
+                    isinstance(value, int | float)
+                    and not isinstance(value, bool)
+                    and ((p.low is not None and value < p.low) or (p.high is not None and value > p.high))
                 )
                 problem = (
                     f"[vary] {name}.{which} = {_show(value)} is outside the schema's bounds {schema} of {name}:"
@@ -644,7 +677,10 @@ class _Checker:
         if "values" in entry:
             if "low" in entry or "high" in entry or "levels" in entry:
                 raise self.fail(
-                    f"vary.{name}", entry, "either values or low/high/levels", "[vary] give either values or low/high/levels"
+                    f"vary.{name}",
+                    entry,
+                    "either values or low/high/levels",
+                    "[vary] give either values or low/high/levels",
                 )
             values = entry["values"]
             if not isinstance(values, list) or not values:
@@ -662,7 +698,9 @@ class _Checker:
                         f" {p.allowed()}",
                     ) from None
                 if c in checked:
-                    raise self.fail(f"vary.{name}.values", v, "distinct values", f"[vary] {name}.values repeats {_show(v)}")
+                    raise self.fail(
+                        f"vary.{name}.values", v, "distinct values", f"[vary] {name}.values repeats {_show(v)}"
+                    )
                 checked.append(c)
             return Varied(name, kind, low=min(checked), high=max(checked), values=tuple(checked))
 

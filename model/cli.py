@@ -30,6 +30,8 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from model.parameters import LEVELS, PARAMETERS, ParameterError, validate_parameters
 from model.scenarios import ScenarioError, list_scenarios, load_scenario
 
@@ -37,9 +39,10 @@ PROG = "phc-synergy"
 DISTRIBUTION = "phc-synergy"
 SERIES_FORMATS = (".csv", ".parquet")
 DEFAULT_SEEDS = 5
+DEFAULT_DRAWS = 100
 
 # Per-step outputs that count things (written as integers; every other output is a float).
-INTEGER_OUTPUTS = frozenset({"step", "active_seats", "cumulative_members", "departures"})
+INTEGER_OUTPUTS = frozenset({"draw", "step", "active_seats", "cumulative_members", "departures"})
 
 # The summary outputs `scenarios --run` reports (medians over seeds), and the share sustained.
 SCENARIO_COLUMNS: tuple[str, ...] = (
@@ -127,6 +130,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", metavar="FILE", help="write the per-step series to FILE.csv or FILE.parquet")
     p.add_argument("--summary", metavar="FILE", help="write the run summary (seed, outcomes, every parameter) as JSON")
+    p.add_argument(
+        "--posterior",
+        action="store_true",
+        help="the scenario is a calibrated.toml: run an ensemble over its posterior (draw k with seed k of --seed)",
+    )
+    p.add_argument(
+        "--draws", metavar="N", help=f"with --posterior: the number of posterior draws (default {DEFAULT_DRAWS})"
+    )
     p.set_defaults(handler=cmd_run)
 
     p = sub.add_parser(
@@ -136,16 +147,18 @@ def build_parser() -> argparse.ArgumentParser:
         " a sweep that stopped is continued with --resume.",
     )
     p.add_argument("spec", metavar="SPEC.toml", help="the sweep spec")
-    p.add_argument("--out", metavar="DIR", required=True, help="the sweep folder (new or empty, or the sweep to resume)")
     p.add_argument(
-        "--workers", metavar="N", help="1 = serial, in this process (default); N > 1 = a local Dask cluster of N processes"
+        "--out", metavar="DIR", required=True, help="the sweep folder (new or empty, or the sweep to resume)"
+    )
+    p.add_argument(
+        "--workers",
+        metavar="N",
+        help="1 = serial, in this process (default); N > 1 = a local Dask cluster of N processes",
     )
     p.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run on an existing Dask cluster")
     p.add_argument("--resume", action="store_true", help="continue the sweep in DIR: run only the runs not stored yet")
     p.add_argument("--batch-size", metavar="N", help="runs per task (default: up to 25)")
-    p.add_argument(
-        "--chunk-runs", metavar="N", help="write a Parquet chunk every N finished runs (default: 2000) ..."
-    )
+    p.add_argument("--chunk-runs", metavar="N", help="write a Parquet chunk every N finished runs (default: 2000) ...")
     p.add_argument("--chunk-seconds", metavar="S", help="... or every S seconds, whichever comes first (default: 30)")
     p.add_argument("--quiet", action="store_true", help="no progress line")
     p.set_defaults(handler=cmd_sweep)
@@ -180,7 +193,9 @@ def build_parser() -> argparse.ArgumentParser:
         " against the first scenario), fan_synergy.png, fan_access.png and compare.md into DIR.",
     )
     p.add_argument("scenarios", metavar="SCENARIO", nargs="*", help="shipped scenario names or scenario .toml files")
-    p.add_argument("--config", metavar="CASES.toml", help="a file of named variants (see experiments/configs/cases.toml)")
+    p.add_argument(
+        "--config", metavar="CASES.toml", help="a file of named variants (see experiments/configs/cases.toml)"
+    )
     p.add_argument("--replicates", metavar="R", help="replicates per scenario (default: 20, or the config's)")
     p.add_argument("--steps", metavar="N", help="months per run (scenarios only; default: each scenario's)")
     p.add_argument("--seed", metavar="S", help="root seed of the replicate seeds (default: 20211, or the config's)")
@@ -204,7 +219,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _engine_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
-        "--workers", metavar="N", help="1 = serial, in this process (default); N > 1 = a local Dask cluster of N processes"
+        "--workers",
+        metavar="N",
+        help="1 = serial, in this process (default); N > 1 = a local Dask cluster of N processes",
     )
     p.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run on an existing Dask cluster")
     p.add_argument("--resume", action="store_true", help="continue the runs stored in DIR/runs")
@@ -412,15 +429,19 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if args.chunk_runs is not None:
         options["chunk_runs"] = _positive_int("--chunk-runs", args.chunk_runs)
     options["chunk_seconds"] = (
-        _positive_float("--chunk-seconds", args.chunk_seconds) if args.chunk_seconds is not None else DEFAULT_CHUNK_SECONDS
+        _positive_float("--chunk-seconds", args.chunk_seconds)
+        if args.chunk_seconds is not None
+        else DEFAULT_CHUNK_SECONDS
     )
     out = Path(args.out).expanduser()
     try:
         spec = load_spec(args.spec)
     except SpecError as exc:
         raise UserError(str(exc)) from None
-    where = f"the Dask cluster at {args.scheduler}" if args.scheduler else (
-        f"a local Dask cluster of {workers} processes" if workers > 1 else "this process"
+    where = (
+        f"the Dask cluster at {args.scheduler}"
+        if args.scheduler
+        else (f"a local Dask cluster of {workers} processes" if workers > 1 else "this process")
     )
     print(
         f"sweep '{spec.name}': {spec.method} design, {spec.n_points} points x {spec.replicates} replicates ="
@@ -501,9 +522,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.steps is not None:
         overrides["steps"] = PARAMETERS["steps"].validate(args.steps, where="--steps")
     params = validate_parameters({**base, **overrides})
+    if args.draws is not None and not args.posterior:
+        raise UserError("--draws goes with --posterior (an ensemble over a calibrated scenario's posterior)")
 
     if not seed_given:
         print(f"seed {seed} (drawn at random; replay with --seed {seed})")
+    if args.posterior:
+        draws = _positive_int("--draws", args.draws) if args.draws is not None else DEFAULT_DRAWS
+        return _run_posterior(args.scenario, overrides, draws, seed, out, summary_path)
 
     from model.model import PartnershipModel
 
@@ -525,6 +551,77 @@ def cmd_run(args: argparse.Namespace) -> int:
             writers.append((out, lambda f: _write_series_csv(f, series), False))
         else:
             writers.append((out, lambda f: _write_series_parquet(f, series), True))
+    _write_all_atomic(writers)
+    for path, _, _ in writers:
+        print(f"wrote {path}")
+    return 0
+
+
+def _run_posterior(
+    scenario: str, overrides: dict[str, Any], draws: int, seed: int, out: Path | None, summary_path: Path | None
+) -> int:
+    """``run --posterior``: draw k of the posterior (drawn with ``seed``) runs with replicate seed k of ``seed``."""
+    from experiments.engine import replicate_seeds
+    from model.model import PartnershipModel
+    from model.outputs import SUMMARY_OUTPUTS
+    from model.scenarios import posterior_draws, read_scenario
+
+    posterior = read_scenario(scenario).posterior
+    if posterior is None:
+        raise UserError(
+            f"--posterior: scenario {scenario!r} carries no posterior; give a calibrated.toml written by"
+            f" '{PROG} calibrate'"
+        )
+    param_sets = [validate_parameters({**d, **overrides}) for d in posterior_draws(scenario, draws, seed)]
+    seeds = replicate_seeds(seed, draws)
+    summaries: list[dict[str, Any]] = []
+    series_rows: list[dict[str, Any]] = []
+    print(f"{draws} posterior draws of {scenario} ({posterior.size} particles; {posterior.source})")
+    for k, (params, run_seed) in enumerate(zip(param_sets, seeds, strict=True)):
+        model = PartnershipModel(seed=run_seed, **params)
+        summaries.append({"draw": k, **model.run()})
+        if out is not None:
+            series_rows.append({"draw": k, **model.series()})
+        if (k + 1) % max(1, draws // 10) == 0 or k + 1 == draws:
+            print(f"\r  {k + 1}/{draws} runs", end="", flush=True)
+    print()
+    numeric = [n for n in SUMMARY_OUTPUTS if all(isinstance(s.get(n), int | float) for s in summaries)]
+    quantiles: dict[str, dict[str, float]] = {}
+    for name in numeric:
+        values = np.asarray([float(s[name]) for s in summaries])
+        values = values[~np.isnan(values)]
+        if values.size:
+            q05, q50, q95 = np.quantile(values, [0.05, 0.5, 0.95])
+            quantiles[name] = {"median": float(q50), "q05": float(q05), "q95": float(q95), "n": int(values.size)}
+    width = max(len(n) for n in quantiles)
+    print(f"{'output'.ljust(width)}  median  [5%, 95%] over {draws} draws")
+    for name, q in quantiles.items():
+        print(f"{name.ljust(width)}  {_fmt_value(q['median'])}  [{_fmt_value(q['q05'])}, {_fmt_value(q['q95'])}]")
+
+    writers: list[tuple[Path, Callable[[Any], None], bool]] = []
+    if summary_path is not None:
+        doc = {
+            "seed": seed,
+            "scenario": scenario,
+            "posterior_source": posterior.source,
+            "draws": draws,
+            "quantiles": quantiles,
+            "runs": [dict(s, seed=int(run_seed)) for s, run_seed in zip(summaries, seeds, strict=True)],
+        }
+        text = json.dumps(_json_ready(doc), indent=2, allow_nan=False) + "\n"
+        writers.append((summary_path, lambda f: f.write(text), False))
+    if out is not None:
+        long: dict[str, list] = {}
+        for rows in series_rows:
+            n = len(rows["step"])
+            long.setdefault("draw", []).extend([rows["draw"]] * n)
+            for name, values in rows.items():
+                if name != "draw":
+                    long.setdefault(name, []).extend(list(values))
+        if out.suffix.lower() == ".csv":
+            writers.append((out, lambda f: _write_series_csv(f, long), False))
+        else:
+            writers.append((out, lambda f: _write_series_parquet(f, long), True))
     _write_all_atomic(writers)
     for path, _, _ in writers:
         print(f"wrote {path}")
@@ -609,9 +706,10 @@ def _write_series_csv(f: Any, series: dict[str, Any]) -> None:
 
     from model.outputs import OUTPUTS
 
+    names = (("draw",) if "draw" in series else ()) + tuple(OUTPUTS)
     writer = csv.writer(f, lineterminator="\n")
-    writer.writerow(OUTPUTS)
-    columns = [_column(name, series[name]) for name in OUTPUTS]
+    writer.writerow(names)
+    columns = [_column(name, series[name]) for name in names]
     for row in zip(*columns, strict=True):
         writer.writerow([repr(v) if isinstance(v, float) else str(v) for v in row])
 
@@ -622,7 +720,8 @@ def _write_series_parquet(f: Any, series: dict[str, Any]) -> None:
 
     from model.outputs import OUTPUTS
 
-    table = pa.table({name: _column(name, series[name]) for name in OUTPUTS})
+    names = (("draw",) if "draw" in series else ()) + tuple(OUTPUTS)
+    table = pa.table({name: _column(name, series[name]) for name in names})
     pq.write_table(table, f)
 
 
@@ -677,14 +776,21 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     )
     try:
         result = run_sensitivity(
-            spec, out, workers=workers, scheduler=scheduler, resume=args.resume,
+            spec,
+            out,
+            workers=workers,
+            scheduler=scheduler,
+            resume=args.resume,
             progress=None if args.quiet else Progress(sys.stderr),
         )
     except (StoreError, EngineStartError, SensitivityError) as exc:
         raise UserError(str(exc)) from None
     except EngineError as exc:
-        print(f"{PROG}: error: {exc}\nthe runs finished so far are stored in {str(out / 'runs')!r};"
-              " continue with --resume", file=sys.stderr)
+        print(
+            f"{PROG}: error: {exc}\nthe runs finished so far are stored in {str(out / 'runs')!r};"
+            " continue with --resume",
+            file=sys.stderr,
+        )
         return 1
     for name, why in result.skipped.items():
         print(f"not analysed: {name}: {why}", file=sys.stderr)
@@ -727,13 +833,22 @@ def cmd_compare(args: argparse.Namespace) -> int:
     out = Path(args.out).expanduser()
     print(f"compare: {len(comp.variants)} variants x {comp.replicates} replicates", file=sys.stderr)
     try:
-        run_compare(comp, out, workers=workers, scheduler=scheduler, resume=args.resume,
-                    progress=None if args.quiet else Progress(sys.stderr))
+        run_compare(
+            comp,
+            out,
+            workers=workers,
+            scheduler=scheduler,
+            resume=args.resume,
+            progress=None if args.quiet else Progress(sys.stderr),
+        )
     except (StoreError, EngineStartError, CompareError) as exc:
         raise UserError(str(exc)) from None
     except EngineError as exc:
-        print(f"{PROG}: error: {exc}\nthe runs finished so far are stored in {str(out / 'runs')!r};"
-              " continue with --resume", file=sys.stderr)
+        print(
+            f"{PROG}: error: {exc}\nthe runs finished so far are stored in {str(out / 'runs')!r};"
+            " continue with --resume",
+            file=sys.stderr,
+        )
         return 1
     print(f"compare done: {out / 'summary.csv'}, {out / 'differences.csv'}, fan charts, report {out / 'compare.md'}")
     return 0

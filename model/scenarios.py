@@ -13,6 +13,23 @@ A scenario file looks like this::
     academic = 5
 
 Parameters the file does not set keep their defaults (``model.parameters``).
+
+A scenario made by ``phc-synergy calibrate`` (``calibrated.toml``) also carries
+the posterior, as weighted particles::
+
+    [posterior]
+    source = "phc-synergy calibrate calibration/data/pccp.toml, ..."
+    weights = [0.01, 0.02, ...]               # one per particle, >= 0, not all 0
+
+    [posterior.parameters]                    # one array per calibrated parameter,
+    individual_turnover = [0.021, 0.030, ...] # as long as ``weights``
+    trust_gain = [0.08, 0.11, ...]
+
+A single run of such a scenario uses ``[parameters]`` (where a calibrated
+parameter is missing there, its weighted posterior median). Ensembles over the
+posterior (``run --posterior``, ``compare``, ``sweep``, the workshop page) draw
+particles by weight with :func:`posterior_draws`: draw ``k`` goes with
+replicate ``k``, so the draws pair up with the common random numbers.
 The shipped scenarios live in ``model/scenarios/*.toml``; any other file can be
 given by its path.  Every problem with a file raises :class:`ScenarioError`,
 whose message names the file, the field, the problem and what is allowed.
@@ -21,12 +38,15 @@ whose message names the file, the field, the problem and what is allowed.
 from __future__ import annotations
 
 import copy
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from model.errors import InputFileError, read_toml
-from model.parameters import ParameterError, validate_parameters
+from model.parameters import PARAMETERS, ParameterError, validate_parameters
 
 SCENARIO_DIR: Path = Path(__file__).with_name("scenarios")
 
@@ -39,6 +59,12 @@ TOP_LEVEL: dict[str, tuple[bool, str]] = {
     "description": (True, "a one-line string"),
     "source": (False, "a string: a citation, or 'synthetic'"),
     "parameters": (True, "a table of parameter values ([parameters])"),
+    "posterior": (False, "a table: source, weights and [posterior.parameters] (written by 'phc-synergy calibrate')"),
+}
+POSTERIOR_KEYS: dict[str, str] = {
+    "source": "a string saying where the posterior comes from",
+    "weights": "an array of particle weights, each >= 0, not all 0",
+    "parameters": "a table with one array of values per calibrated parameter, as long as 'weights'",
 }
 
 
@@ -47,14 +73,41 @@ class ScenarioError(InputFileError):
 
 
 @dataclass(frozen=True)
+class Posterior:
+    """Weighted particles of a calibration: ``parameters[name][i]`` is particle i's value, ``weights`` sum to 1."""
+
+    parameters: dict[str, list[Any]]
+    weights: list[float]
+    source: str = ""
+
+    @property
+    def size(self) -> int:
+        return len(self.weights)
+
+    def median(self, name: str) -> float:
+        """The weighted median of one calibrated parameter."""
+        values = np.asarray(self.parameters[name], dtype=float)
+        order = np.argsort(values, kind="stable")
+        cum = np.cumsum(np.asarray(self.weights)[order])
+        return float(values[order][int(np.searchsorted(cum, 0.5 * cum[-1]))])
+
+    def sample(self, n: int, seed: int) -> list[dict[str, Any]]:
+        """``n`` particles drawn with replacement by weight (their calibrated values only)."""
+        rng = np.random.default_rng(np.random.SeedSequence(int(seed)))
+        picks = rng.choice(self.size, size=int(n), replace=True, p=np.asarray(self.weights))
+        return [{name: values[i] for name, values in self.parameters.items()} for i in picks]
+
+
+@dataclass(frozen=True)
 class Scenario:
-    """A scenario file as read: its name, description, source, path and parameter overrides."""
+    """A scenario file as read: its name, description, source, path, parameter overrides and posterior."""
 
     name: str
     description: str
     path: Path
     overrides: dict[str, Any]
     source: str | None = None
+    posterior: Posterior | None = None
 
 
 def shipped_paths() -> dict[str, Path]:
@@ -115,7 +168,7 @@ def read_scenario(name_or_path: str | Path) -> Scenario:
                 raise ScenarioError(f"missing {key!r}: it must be {allowed}", path=path, field=key, allowed=allowed)
             continue
         value = doc[key]
-        kind = dict if key == "parameters" else str
+        kind = dict if key in ("parameters", "posterior") else str
         if not isinstance(value, kind):
             raise ScenarioError(
                 f"{key!r} = {value!r} is not allowed: it must be {allowed}",
@@ -124,13 +177,89 @@ def read_scenario(name_or_path: str | Path) -> Scenario:
                 value=value,
                 allowed=allowed,
             )
+    overrides = copy.deepcopy(doc["parameters"])
+    posterior = _read_posterior(doc["posterior"], path) if "posterior" in doc else None
+    if posterior is not None:
+        for name in posterior.parameters:
+            overrides.setdefault(name, posterior.median(name))
     return Scenario(
         name=doc["name"],
         description=doc["description"],
         path=path,
-        overrides=copy.deepcopy(doc["parameters"]),
+        overrides=overrides,
         source=doc.get("source"),
+        posterior=posterior,
     )
+
+
+def _read_posterior(table: dict[str, Any], path: Path) -> Posterior:
+    def fail(field: str, value: Any, problem: str) -> ScenarioError:
+        return ScenarioError(
+            problem,
+            path=path,
+            field=f"posterior.{field}",
+            value=value,
+            allowed=POSTERIOR_KEYS.get(field.split(".")[0], POSTERIOR_KEYS["parameters"]),
+        )
+
+    for key, value in table.items():
+        if key not in POSTERIOR_KEYS:
+            raise fail(key, value, f"unknown key {key!r} in [posterior]; allowed keys are {', '.join(POSTERIOR_KEYS)}")
+    for key, allowed in POSTERIOR_KEYS.items():
+        if key not in table:
+            raise fail(key, None, f"[posterior] has no {key!r}: it must be {allowed}")
+    source, weights, params = table["source"], table["weights"], table["parameters"]
+    if not isinstance(source, str):
+        raise fail("source", source, f"[posterior] source = {source!r} is not allowed: it must be a string")
+    ok = (
+        isinstance(weights, list)
+        and weights
+        and all(isinstance(w, int | float) and not isinstance(w, bool) and math.isfinite(w) and w >= 0 for w in weights)
+    )
+    if not ok or sum(weights) <= 0:
+        raise fail("weights", weights, f"[posterior] weights is not allowed: it must be {POSTERIOR_KEYS['weights']}")
+    if not isinstance(params, dict) or not params:
+        raise fail("parameters", params, "[posterior.parameters] must name at least one calibrated parameter")
+    checked: dict[str, list[Any]] = {}
+    for name, values in params.items():
+        if name not in PARAMETERS:
+            raise fail(f"parameters.{name}", values, f"[posterior.parameters] {name!r} is not a parameter of the model")
+        if not isinstance(values, list) or len(values) != len(weights):
+            raise fail(
+                f"parameters.{name}",
+                values,
+                f"[posterior.parameters] {name} must be an array of {len(weights)} values (one per weight)",
+            )
+        try:
+            checked[name] = [PARAMETERS[name].validate(v, where=str(path)) for v in values]
+        except ParameterError as exc:
+            raise fail(
+                f"parameters.{name}",
+                exc.value,
+                f"[posterior.parameters] {name}: {exc.value!r} is not allowed: {exc.allowed}",
+            ) from None
+    total = float(sum(weights))
+    return Posterior(checked, [float(w) / total for w in weights], source)
+
+
+def posterior_draws(name_or_path: str | Path, n: int, seed: int) -> list[dict[str, Any]]:
+    """``n`` complete, validated parameter sets: the scenario's parameters with posterior particles drawn by weight.
+
+    Draw ``k`` is meant for replicate ``k`` of an ensemble. A scenario without a
+    posterior raises ScenarioError.
+    """
+    scenario = read_scenario(name_or_path)
+    if scenario.posterior is None:
+        raise ScenarioError(
+            "this scenario carries no posterior (make one with 'phc-synergy calibrate')",
+            path=scenario.path,
+            field="posterior",
+            allowed="a calibrated.toml written by 'phc-synergy calibrate'",
+        )
+    base = _validated(scenario)
+    return [
+        validate_parameters({**base, **draw}, where=str(scenario.path)) for draw in scenario.posterior.sample(n, seed)
+    ]
 
 
 def load_scenario(name_or_path: str | Path) -> dict[str, Any]:
