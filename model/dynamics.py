@@ -44,19 +44,20 @@ def conflict_scale(power_asymmetry: float, decision_inclusiveness: float, leader
     return power_asymmetry * (1.0 - decision_inclusiveness) * (1.0 - leadership)
 
 
-def trust_after_meeting(w, worked, gain, decay, conflict_loss):
+def trust_after_meeting(w, worked, gain, decay, conflict_loss, out=None):
     """Expected trust on each tie after a month with a meeting (arrays over pairs).
 
     A tie worked on at the meeting (weight ``worked``: both attended, times their
     chance of contact) moves towards ``w + gain * (1 - w) - conflict_loss * w``
     (small wins close part of the gap to full trust, conflict erodes it); a tie not
-    worked on decays to ``w * (1 - decay)``. Computed with one temporary array.
+    worked on decays to ``w * (1 - decay)``. Computed with one temporary array;
+    ``out`` may be ``w`` itself (updated in place).
     """
     change = (decay - gain) - conflict_loss
     change *= w
     change += gain
     change *= worked
-    out = w * (1.0 - decay)
+    out = np.multiply(w, 1.0 - decay, out=out)
     out += change
     return out
 

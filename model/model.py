@@ -176,8 +176,12 @@ class PartnershipModel(mesa.Model):
         self._seat_people(seat_slot)
         self._founders = set(self._occupant[seat_slot].tolist())
 
-        # -- the partnership network: trust on ties, one block per committee
-        self._W = np.zeros((G, g, g), dtype=PAIR_DTYPE)
+        # -- the partnership network: trust on ties, one block per committee.
+        # Three stacked float32 pair arrays whose rows _members_update sums per seat: [0] trust on ties
+        # (self._W is this layer, always updated in place), [1] 1 where there is a tie, [2] trust times
+        # the pair's complementarity. Layers 1 and 2 are working space, refreshed from W before use.
+        self._row_terms = np.zeros((3, G, g, g), dtype=PAIR_DTYPE)
+        self._W = self._row_terms[0]
         self._init_ties()
         self._pair_arrays()
 
@@ -252,7 +256,7 @@ class PartnershipModel(mesa.Model):
         trust = self._rng_structure.uniform(*INITIAL_TRUST, size=(G, g, g))
         trust = np.triu(trust, 1)
         trust = trust + trust.transpose(0, 2, 1)
-        self._W = np.where(tie, trust, 0.0).astype(PAIR_DTYPE)
+        self._W[...] = np.where(tie, trust, 0.0)
 
     def _lead_pairs(self) -> np.ndarray:
         """Pairs that involve a committee's chair: the lead in its committee, the first seat in the others."""
@@ -428,14 +432,14 @@ class PartnershipModel(mesa.Model):
         # (the expected effect of contact; see docs/ODD.md); other ties decay
         gain = min(1.0, self._meeting_gain * (1.0 + p["synergy_feedback"] * self.synergy))
         worked = (together & tie) * self._p_contact
-        W = dyn.trust_after_meeting(W, worked, gain, p["trust_decay"], self._conflict_loss)
+        dyn.trust_after_meeting(W, worked, gain, p["trust_decay"], self._conflict_loss, out=W)
         # pairs without a tie who attend together: each forms one with chance p_contact * p_form
         # (one uniform per pair i < j; p_formed is zero on and below the diagonal)
-        formed = (together > tie) & (rng.random((G, g, g), dtype=PAIR_DTYPE) < self._p_formed_upper)
+        formed = together > tie
+        formed &= rng.random((G, g, g), dtype=PAIR_DTYPE) < self._p_formed_upper
         formed |= formed.transpose(0, 2, 1)
-        W += NEW_TIE_TRUST * formed
+        np.copyto(W, NEW_TIE_TRUST, where=formed)  # trust there is 0: no tie, so not worked on
         W *= W >= TIE_FLOOR
-        self._W = W
         # conflict met: power differences with the others present, weighted by contact chance
         af = attend.astype(PAIR_DTYPE)
         met = np.matmul(self._contact_and_conflict, af.reshape(G, g, 1)).reshape(G, 2, g)
@@ -448,12 +452,16 @@ class PartnershipModel(mesa.Model):
     def _members_update(self) -> None:
         """Trust held, contributions and their integration, benefits, engagement, synergy."""
         p = self.params
-        W = self._W.reshape(self._occupied.size, self.group_size)  # one row per seat
         occupied = self._occupied
-        n_occ = np.count_nonzero(occupied)
+        n_occ, S = np.count_nonzero(occupied), occupied.size
+        W, tie, weighted = self._row_terms.reshape(3, S, self.group_size)  # one row per seat
+        np.greater(W, 0.0, out=tie)
+        np.multiply(W, self._pair_distance.reshape(S, -1), out=weighted)
+        # row sums: trust held, ties and complementarity met (one product per layer: stacking
+        # them in one product would change the float32 sums' rounding in some BLAS kernels)
         ones = self._ones
-        strength = W @ ones
-        trust = strength / np.maximum((W > 0.0) @ ones, 1.0)
+        strength = np.dot(W, ones)
+        trust = strength / np.maximum(np.dot(tie, ones), 1.0)
         self._member_trust = trust
         e = self._engagement  # zero on empty seats
 
@@ -481,7 +489,7 @@ class PartnershipModel(mesa.Model):
             ]
 
         # perceived benefits and drawbacks of taking part
-        complement = (W * self._pair_distance.reshape(W.shape)) @ ones
+        complement = np.dot(weighted, ones)
         progress = math.fsum(self.implementation_by_dimension) / len(DIMENSIONS)
         mandate = p["external_support"] * self._support_factor
         gains = self._gain_base - GAIN_WEIGHTS[0] * np.exp(complement * (-1.0 / BENEFIT_SCALE))
