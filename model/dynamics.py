@@ -28,10 +28,11 @@ def power_mean(x, rho: float) -> float:
     arithmetic mean, equal to it when every kind is held equally.
     """
     # few kinds: plain Python is faster than numpy's per-call overhead here
-    values = [max(1e-12, v) for v in (x if isinstance(x, list) else np.asarray(x, dtype=float).tolist())]
+    values = x if isinstance(x, list) else np.asarray(x, dtype=float).tolist()
+    values = [v if v > 1e-12 else 1e-12 for v in values]  # max(1e-12, v), NaN included, without the calls
     if abs(rho) < 1e-9:
-        return math.exp(math.fsum(math.log(v) for v in values) / len(values))
-    return (math.fsum(v**rho for v in values) / len(values)) ** (1.0 / rho)
+        return math.exp(math.fsum([math.log(v) for v in values]) / len(values))
+    return (math.fsum([v**rho for v in values]) / len(values)) ** (1.0 / rho)
 
 
 def interaction_quality(communication: float, leadership: float) -> float:

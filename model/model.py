@@ -176,12 +176,10 @@ class PartnershipModel(mesa.Model):
         self._seat_people(seat_slot)
         self._founders = set(self._occupant[seat_slot].tolist())
 
-        # -- the partnership network: trust on ties, one block per committee.
-        # Three stacked float32 pair arrays whose rows _members_update sums per seat: [0] trust on ties
-        # (self._W is this layer, always updated in place), [1] 1 where there is a tie, [2] trust times
-        # the pair's complementarity. Layers 1 and 2 are working space, refreshed from W before use.
-        self._row_terms = np.zeros((3, G, g, g), dtype=PAIR_DTYPE)
-        self._W = self._row_terms[0]
+        # -- the partnership network: trust on ties, one block per committee (always updated in place,
+        # so that the view with one row per seat stays valid)
+        self._W = np.zeros((G, g, g), dtype=PAIR_DTYPE)
+        self._W_rows = self._W.reshape(S, g)
         self._init_ties()
         self._pair_arrays()
 
@@ -276,6 +274,7 @@ class PartnershipModel(mesa.Model):
         G, g = self.n_groups, self.group_size
         t = self._type.reshape(G, g)
         self._pair_distance = TYPE_DISTANCE[t[:, :, None], t[:, None, :]].astype(PAIR_DTYPE)
+        self._distance_rows = self._pair_distance.reshape(G * g, g)  # a view, one row per seat
         power = TYPE_POWER[t]
         self._conflict_scale = dyn.conflict_scale(p["power_asymmetry"], p["decision_inclusiveness"], p["leadership"])
         conflict = (self._conflict_scale * np.abs(power[:, :, None] - power[:, None, :])).astype(PAIR_DTYPE)
@@ -325,19 +324,21 @@ class PartnershipModel(mesa.Model):
         self._costs = self._time_cost + FRUSTRATION_WEIGHT * self._conflict_exposure
 
     def _retype(self, slots: np.ndarray) -> None:
-        """Seats whose organisation (type) changed: refresh their rows of the pair arrays only."""
-        grp, pos = np.divmod(slots, self.group_size)
-        kind = self._type[slots][:, None]
-        kinds = self._type.reshape(self.n_groups, self.group_size)[grp]  # types of each seat's committee
-        conflict = self._conflict_scale * np.abs(TYPE_POWER[kind] - TYPE_POWER[kinds])
-        contact = self._p_contact[grp, pos, :]  # symmetric
-        for array, rows in (
-            (self._pair_distance, TYPE_DISTANCE[kind, kinds]),
-            (self._contact_conflict, conflict * contact),
-            (self._conflict_loss, CONFLICT_WEIGHT * conflict),
-        ):
-            array[grp, pos, :] = rows
-            array[grp, :, pos] = rows
+        """Seats whose organisation (type) changed: refresh their rows and columns of the pair arrays only."""
+        g = self.group_size
+        types = self._type.reshape(self.n_groups, g)
+        for slot in slots.tolist():  # a few seats at a time: plain indexing is cheaper than fancy indexing
+            grp, pos = divmod(slot, g)
+            kind, kinds = types[grp, pos], types[grp]  # the seat's type and those of its committee
+            conflict = self._conflict_scale * np.abs(TYPE_POWER[kind] - TYPE_POWER[kinds])
+            contact = self._p_contact[grp, pos]  # symmetric
+            for array, row in (
+                (self._pair_distance, TYPE_DISTANCE[kind, kinds]),
+                (self._contact_conflict, conflict * contact),
+                (self._conflict_loss, CONFLICT_WEIGHT * conflict),
+            ):
+                array[grp, pos, :] = row
+                array[grp, :, pos] = row
         self._seat_constants(slots)
 
     def _init_population(self, rng: np.random.Generator) -> None:
@@ -357,8 +358,7 @@ class PartnershipModel(mesa.Model):
         self._ability = np.ascontiguousarray(np.concatenate([levels[:, first], levels[:, ~first]], axis=1))
         # people at or above each level, per dimension: the share passing a dimension is a look-up
         counts = np.stack([np.bincount(row, minlength=ABILITY_LEVELS + 1) for row in self._ability])
-        self._at_least = np.cumsum(counts[:, ::-1], axis=1)[:, ::-1]
-        self._dimension_rows = np.arange(len(DIMENSIONS))
+        self._at_least = np.cumsum(counts[:, ::-1], axis=1)[:, ::-1].tolist()  # lists: five look-ups a month
 
     def _seat_people(self, slots: np.ndarray) -> None:
         """New people take these seats: no trust history, middling engagement."""
@@ -453,15 +453,11 @@ class PartnershipModel(mesa.Model):
         """Trust held, contributions and their integration, benefits, engagement, synergy."""
         p = self.params
         occupied = self._occupied
-        n_occ, S = np.count_nonzero(occupied), occupied.size
-        W, tie, weighted = self._row_terms.reshape(3, S, self.group_size)  # one row per seat
-        np.greater(W, 0.0, out=tie)
-        np.multiply(W, self._pair_distance.reshape(S, -1), out=weighted)
-        # row sums: trust held, ties and complementarity met (one product per layer: stacking
-        # them in one product would change the float32 sums' rounding in some BLAS kernels)
+        n_occ = np.count_nonzero(occupied)
+        W = self._W_rows  # one row per seat
         ones = self._ones
         strength = np.dot(W, ones)
-        trust = strength / np.maximum(np.dot(tie, ones), 1.0)
+        trust = strength / np.maximum(np.dot(W > 0.0, ones), 1.0)
         self._member_trust = trust
         e = self._engagement  # zero on empty seats
 
@@ -469,8 +465,8 @@ class PartnershipModel(mesa.Model):
         # they hold; where a kind is scarce they add part of what they hold back (mobilisation)
         share = e * trust
         reach = share - share * np.exp(strength * (-1.0 / STRENGTH_SCALE))
-        given = reach @ self._endowment
-        spare = (reach - reach * share) @ self._endowment
+        given = np.dot(reach, self._endowment)
+        spare = np.dot(reach - reach * share, self._endowment)
         self._pool_array = given + np.array(self._mobilisation) * spare
         self._pool = pool = self._pool_array.tolist()
         capacity = dyn.power_mean(pool, self._rho)
@@ -479,8 +475,8 @@ class PartnershipModel(mesa.Model):
         self._convening = min(1.0, pool[CONVENING] / self._reference_convening)
 
         # adaptive capacity: engaged holders of each kind, and re-balancing towards scarce kinds
-        holders = (e @ self._holds).tolist()
-        adaptive = math.fsum(1.0 - math.exp(-h / COVER_SCALE) for h in holders) / len(holders)
+        holders = np.dot(e, self._holds).tolist()
+        adaptive = math.fsum([1.0 - math.exp(-h / COVER_SCALE) for h in holders]) / len(holders)
         mean_pool = math.fsum(pool) / len(pool)
         if mean_pool > 0:
             rate = MOBILISATION_RATE * adaptive
@@ -489,7 +485,7 @@ class PartnershipModel(mesa.Model):
             ]
 
         # perceived benefits and drawbacks of taking part
-        complement = np.dot(weighted, ones)
+        complement = np.dot(W * self._distance_rows, ones)
         progress = math.fsum(self.implementation_by_dimension) / len(DIMENSIONS)
         mandate = p["external_support"] * self._support_factor
         gains = self._gain_base - GAIN_WEIGHTS[0] * np.exp(complement * (-1.0 / BENEFIT_SCALE))
@@ -536,7 +532,9 @@ class PartnershipModel(mesa.Model):
             named = vacant & (draws[1] < refill * self._refill_factor)
             if np.count_nonzero(named):
                 self._seat_people(np.flatnonzero(named))
-            self._org &= ~(vacant > named) | (self._vacant_months <= ORGANISATION_PATIENCE)
+            # months are counted only on empty seats (reset when someone takes the seat): the seats
+            # still empty after too long are exactly those over the limit
+            self._org &= self._vacant_months <= ORGANISATION_PATIENCE
 
         closed = self._valid > self._org
         if np.count_nonzero(closed):
@@ -592,7 +590,7 @@ class PartnershipModel(mesa.Model):
             return
         support = self.params["external_support"] * self._support_factor
         capacity = 1.0 - math.exp(-self._usable / self._task)
-        aimed = (self._pool_array @ KIND_TO_DIMENSION).tolist()
+        aimed = np.dot(self._pool_array, KIND_TO_DIMENSION).tolist()
         total = sum(aimed)
         n = len(DIMENSIONS)
         rate = IMPLEMENTATION_SPEED * support * capacity * n
@@ -680,19 +678,19 @@ class PartnershipModel(mesa.Model):
         self._members_update()
         self._engagement, self._mobilisation, self.synergy = saved
 
-    def _access(self) -> tuple[np.ndarray, float, float, float]:
+    def _access(self) -> tuple[list[float], float, float, float]:
         """Share passing each dimension; access overall, of the least-able fifth and of the rest.
 
         A person passes a dimension when supply plus their matching ability reaches 1.
         """
         # integer abilities: one comparison pass over the cohort decides who passes all five
-        cut = np.array([math.ceil((1.0 - s) * ABILITY_LEVELS) for s in self.supply], dtype=np.uint16)
-        ok = (self._ability >= cut[:, None]).all(axis=0)
-        low = np.count_nonzero(ok[: self._n_low])
-        rest = np.count_nonzero(ok[self._n_low :])
-        n = self._n_people
-        per_dimension = self._at_least[self._dimension_rows, cut]
-        return per_dimension / n, (low + rest) / n, low / self._n_low, rest / (n - self._n_low)
+        cut = [math.ceil((1.0 - s) * ABILITY_LEVELS) for s in self.supply]
+        ok = (self._ability >= np.array(cut, dtype=np.uint16)[:, None]).all(axis=0)
+        n, n_low = self._n_people, self._n_low
+        passing = np.count_nonzero(ok)
+        low = np.count_nonzero(ok[:n_low])
+        per_dimension = [at_least[c] / n for at_least, c in zip(self._at_least, cut, strict=True)]
+        return per_dimension, passing / n, low / n_low, (passing - low) / (n - n_low)
 
     def _observe(self) -> None:
         """Record this month's outputs (the per-step series and the DataCollector read them)."""
@@ -717,7 +715,7 @@ class PartnershipModel(mesa.Model):
             self._departures,
             math.fsum(self.implementation_by_dimension) / len(DIMENSIONS),
             access,
-            *per_dimension.tolist(),
+            *per_dimension,
             access_rest - access_low,
         )
         self.observed = dict(zip(OUTPUTS, row, strict=True))
