@@ -247,12 +247,13 @@ class PartnershipModel(mesa.Model):
         lead = self._lead_pairs()
         d, c = p["initial_tie_density"], p["centralization"]
         prob = np.where(lead, d + c * (1 - d), d * (1 - c * LEAD_CONTACT_DROP))
+        upper = np.triu(np.ones((g, g), dtype=bool), 1)  # pairs i < j (drawn once, mirrored)
         u = self._rng_structure.random((G, g, g))
-        u = np.triu(u, 1)
+        u = np.where(upper, u, 0.0)
         u = u + u.transpose(0, 2, 1)
         tie = both & (u < prob)
         trust = self._rng_structure.uniform(*INITIAL_TRUST, size=(G, g, g))
-        trust = np.triu(trust, 1)
+        trust = np.where(upper, trust, 0.0)
         trust = trust + trust.transpose(0, 2, 1)
         self._W[...] = np.where(tie, trust, 0.0)
 
@@ -358,7 +359,7 @@ class PartnershipModel(mesa.Model):
         self._ability = np.ascontiguousarray(np.concatenate([levels[:, first], levels[:, ~first]], axis=1))
         # people at or above each level, per dimension: the share passing a dimension is a look-up
         counts = np.stack([np.bincount(row, minlength=ABILITY_LEVELS + 1) for row in self._ability])
-        self._at_least = np.cumsum(counts[:, ::-1], axis=1)[:, ::-1].tolist()  # lists: five look-ups a month
+        self._at_least = np.cumsum(counts[:, ::-1], axis=1)[:, ::-1]
 
     def _seat_people(self, slots: np.ndarray) -> None:
         """New people take these seats: no trust history, middling engagement."""
@@ -689,7 +690,8 @@ class PartnershipModel(mesa.Model):
         n, n_low = self._n_people, self._n_low
         passing = np.count_nonzero(ok)
         low = np.count_nonzero(ok[:n_low])
-        per_dimension = [at_least[c] / n for at_least, c in zip(self._at_least, cut, strict=True)]
+        at_least = self._at_least.item  # five look-ups: numpy's per-element item() beats fancy indexing
+        per_dimension = [at_least(d, c) / n for d, c in enumerate(cut)]
         return per_dimension, passing / n, low / n_low, (passing - low) / (n - n_low)
 
     def _observe(self) -> None:
