@@ -100,10 +100,9 @@ class SeriesCollector(mesa.DataCollector):
     """
 
     def collect(self, model: PartnershipModel) -> None:
-        """Append this month's outputs to ``model_vars``."""
-        observed = model.observed
-        for name, values in self.model_vars.items():
-            values.append(observed[name])
+        """Append this month's outputs to ``model_vars`` (its columns are OUTPUTS, in order)."""
+        for values, value in zip(self.model_vars.values(), model._row, strict=True):
+            values.append(value)
 
 
 class PartnershipModel(mesa.Model):
@@ -202,8 +201,8 @@ class PartnershipModel(mesa.Model):
         self.supply = [SUPPLY_BASELINE] * len(DIMENSIONS)  # accessibility of local PHC, by dimension
 
         # -- observation
-        self.observed: dict[str, float] = {}
-        self._series = np.zeros((self.horizon + 1, len(OUTPUTS)))
+        self._row: tuple = ()  # this month's outputs, in the order of OUTPUTS
+        self._rows: list[tuple] = []  # the outputs of months 0, 1, ... up to the horizon
         self._members_update_without_feedback()
         self.synergy = self._raw_synergy  # synergy starts where its manifestations stand
         self._observe()
@@ -634,10 +633,6 @@ class PartnershipModel(mesa.Model):
             raise ParameterError(name, value, "fixed when the partnership is built; start a new run to change it")
         self.params = validate_parameters({**self.params, name: value})
         self.horizon = max(self.horizon, self.params["steps"])
-        if self._series.shape[0] < self.horizon + 1:
-            grown = np.zeros((self.horizon + 1, len(OUTPUTS)))
-            grown[: self._series.shape[0]] = self._series
-            self._series = grown
         self._rho = dyn.ces_exponent(self.params["resource_complementarity"])
         self._pair_arrays()
 
@@ -720,14 +715,25 @@ class PartnershipModel(mesa.Model):
             *per_dimension,
             access_rest - access_low,
         )
-        self.observed = dict(zip(OUTPUTS, row, strict=True))
+        self._row = row
         if self.steps <= self.horizon:
-            self._series[self.steps] = row
+            rows = self._rows
+            if len(rows) < self.steps:  # months stepped past an earlier horizon were not recorded
+                rows.extend([(0,) * len(OUTPUTS)] * (self.steps - len(rows)))
+            rows.append(row)
+
+    @property
+    def observed(self) -> dict[str, float]:
+        """This month's outputs by name."""
+        return dict(zip(OUTPUTS, self._row, strict=True))
 
     def series(self) -> dict[str, np.ndarray]:
         """The per-step outputs so far, as arrays (month 0 to the current month)."""
         upto = min(self.steps, self.horizon) + 1
-        return {name: self._series[:upto, i].copy() for i, name in enumerate(OUTPUTS)}
+        rows = self._rows[:upto]
+        rows += [(0,) * len(OUTPUTS)] * (upto - len(rows))  # months not recorded (see _observe)
+        table = np.array(rows, dtype=float).reshape(upto, len(OUTPUTS))
+        return {name: table[:, i].copy() for i, name in enumerate(OUTPUTS)}
 
     def summary(self) -> dict[str, Any]:
         """The run summary: outcomes, the seed and every parameter value."""
