@@ -28,10 +28,11 @@ def power_mean(x, rho: float) -> float:
     arithmetic mean, equal to it when every kind is held equally.
     """
     # few kinds: plain Python is faster than numpy's per-call overhead here
-    values = [max(1e-12, v) for v in (x if isinstance(x, list) else np.asarray(x, dtype=float).tolist())]
+    values = x if isinstance(x, list) else np.asarray(x, dtype=float).tolist()
+    values = [v if v > 1e-12 else 1e-12 for v in values]  # max(1e-12, v), NaN included, without the calls
     if abs(rho) < 1e-9:
-        return math.exp(math.fsum(math.log(v) for v in values) / len(values))
-    return (math.fsum(v**rho for v in values) / len(values)) ** (1.0 / rho)
+        return math.exp(math.fsum([math.log(v) for v in values]) / len(values))
+    return (math.fsum([v**rho for v in values]) / len(values)) ** (1.0 / rho)
 
 
 def interaction_quality(communication: float, leadership: float) -> float:
@@ -44,19 +45,20 @@ def conflict_scale(power_asymmetry: float, decision_inclusiveness: float, leader
     return power_asymmetry * (1.0 - decision_inclusiveness) * (1.0 - leadership)
 
 
-def trust_after_meeting(w, worked, gain, decay, conflict_loss):
+def trust_after_meeting(w, worked, gain, decay, conflict_loss, out=None):
     """Expected trust on each tie after a month with a meeting (arrays over pairs).
 
     A tie worked on at the meeting (weight ``worked``: both attended, times their
     chance of contact) moves towards ``w + gain * (1 - w) - conflict_loss * w``
     (small wins close part of the gap to full trust, conflict erodes it); a tie not
-    worked on decays to ``w * (1 - decay)``. Computed with one temporary array.
+    worked on decays to ``w * (1 - decay)``. Computed with one temporary array;
+    ``out`` may be ``w`` itself (updated in place).
     """
     change = (decay - gain) - conflict_loss
     change *= w
     change += gain
     change *= worked
-    out = w * (1.0 - decay)
+    out = np.multiply(w, 1.0 - decay, out=out)
     out += change
     return out
 

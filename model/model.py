@@ -100,10 +100,9 @@ class SeriesCollector(mesa.DataCollector):
     """
 
     def collect(self, model: PartnershipModel) -> None:
-        """Append this month's outputs to ``model_vars``."""
-        observed = model.observed
-        for name, values in self.model_vars.items():
-            values.append(observed[name])
+        """Append this month's outputs to ``model_vars`` (its columns are OUTPUTS, in order)."""
+        for values, value in zip(self.model_vars.values(), model._row, strict=True):
+            values.append(value)
 
 
 class PartnershipModel(mesa.Model):
@@ -176,8 +175,10 @@ class PartnershipModel(mesa.Model):
         self._seat_people(seat_slot)
         self._founders = set(self._occupant[seat_slot].tolist())
 
-        # -- the partnership network: trust on ties, one block per committee
+        # -- the partnership network: trust on ties, one block per committee (always updated in place,
+        # so that the view with one row per seat stays valid)
         self._W = np.zeros((G, g, g), dtype=PAIR_DTYPE)
+        self._W_rows = self._W.reshape(S, g)
         self._init_ties()
         self._pair_arrays()
 
@@ -200,8 +201,8 @@ class PartnershipModel(mesa.Model):
         self.supply = [SUPPLY_BASELINE] * len(DIMENSIONS)  # accessibility of local PHC, by dimension
 
         # -- observation
-        self.observed: dict[str, float] = {}
-        self._series = np.zeros((self.horizon + 1, len(OUTPUTS)))
+        self._row: tuple = ()  # this month's outputs, in the order of OUTPUTS
+        self._rows: list[tuple] = []  # the outputs of months 0, 1, ... up to the horizon
         self._members_update_without_feedback()
         self.synergy = self._raw_synergy  # synergy starts where its manifestations stand
         self._observe()
@@ -245,14 +246,15 @@ class PartnershipModel(mesa.Model):
         lead = self._lead_pairs()
         d, c = p["initial_tie_density"], p["centralization"]
         prob = np.where(lead, d + c * (1 - d), d * (1 - c * LEAD_CONTACT_DROP))
+        upper = np.triu(np.ones((g, g), dtype=bool), 1)  # pairs i < j (drawn once, mirrored)
         u = self._rng_structure.random((G, g, g))
-        u = np.triu(u, 1)
+        u = np.where(upper, u, 0.0)
         u = u + u.transpose(0, 2, 1)
         tie = both & (u < prob)
         trust = self._rng_structure.uniform(*INITIAL_TRUST, size=(G, g, g))
-        trust = np.triu(trust, 1)
+        trust = np.where(upper, trust, 0.0)
         trust = trust + trust.transpose(0, 2, 1)
-        self._W = np.where(tie, trust, 0.0).astype(PAIR_DTYPE)
+        self._W[...] = np.where(tie, trust, 0.0)
 
     def _lead_pairs(self) -> np.ndarray:
         """Pairs that involve a committee's chair: the lead in its committee, the first seat in the others."""
@@ -272,6 +274,7 @@ class PartnershipModel(mesa.Model):
         G, g = self.n_groups, self.group_size
         t = self._type.reshape(G, g)
         self._pair_distance = TYPE_DISTANCE[t[:, :, None], t[:, None, :]].astype(PAIR_DTYPE)
+        self._distance_rows = self._pair_distance.reshape(G * g, g)  # a view, one row per seat
         power = TYPE_POWER[t]
         self._conflict_scale = dyn.conflict_scale(p["power_asymmetry"], p["decision_inclusiveness"], p["leadership"])
         conflict = (self._conflict_scale * np.abs(power[:, :, None] - power[:, None, :])).astype(PAIR_DTYPE)
@@ -321,19 +324,21 @@ class PartnershipModel(mesa.Model):
         self._costs = self._time_cost + FRUSTRATION_WEIGHT * self._conflict_exposure
 
     def _retype(self, slots: np.ndarray) -> None:
-        """Seats whose organisation (type) changed: refresh their rows of the pair arrays only."""
-        grp, pos = np.divmod(slots, self.group_size)
-        kind = self._type[slots][:, None]
-        kinds = self._type.reshape(self.n_groups, self.group_size)[grp]  # types of each seat's committee
-        conflict = self._conflict_scale * np.abs(TYPE_POWER[kind] - TYPE_POWER[kinds])
-        contact = self._p_contact[grp, pos, :]  # symmetric
-        for array, rows in (
-            (self._pair_distance, TYPE_DISTANCE[kind, kinds]),
-            (self._contact_conflict, conflict * contact),
-            (self._conflict_loss, CONFLICT_WEIGHT * conflict),
-        ):
-            array[grp, pos, :] = rows
-            array[grp, :, pos] = rows
+        """Seats whose organisation (type) changed: refresh their rows and columns of the pair arrays only."""
+        g = self.group_size
+        types = self._type.reshape(self.n_groups, g)
+        for slot in slots.tolist():  # a few seats at a time: plain indexing is cheaper than fancy indexing
+            grp, pos = divmod(slot, g)
+            kind, kinds = types[grp, pos], types[grp]  # the seat's type and those of its committee
+            conflict = self._conflict_scale * np.abs(TYPE_POWER[kind] - TYPE_POWER[kinds])
+            contact = self._p_contact[grp, pos]  # symmetric
+            for array, row in (
+                (self._pair_distance, TYPE_DISTANCE[kind, kinds]),
+                (self._contact_conflict, conflict * contact),
+                (self._conflict_loss, CONFLICT_WEIGHT * conflict),
+            ):
+                array[grp, pos, :] = row
+                array[grp, :, pos] = row
         self._seat_constants(slots)
 
     def _init_population(self, rng: np.random.Generator) -> None:
@@ -354,7 +359,6 @@ class PartnershipModel(mesa.Model):
         # people at or above each level, per dimension: the share passing a dimension is a look-up
         counts = np.stack([np.bincount(row, minlength=ABILITY_LEVELS + 1) for row in self._ability])
         self._at_least = np.cumsum(counts[:, ::-1], axis=1)[:, ::-1]
-        self._dimension_rows = np.arange(len(DIMENSIONS))
 
     def _seat_people(self, slots: np.ndarray) -> None:
         """New people take these seats: no trust history, middling engagement."""
@@ -428,14 +432,14 @@ class PartnershipModel(mesa.Model):
         # (the expected effect of contact; see docs/ODD.md); other ties decay
         gain = min(1.0, self._meeting_gain * (1.0 + p["synergy_feedback"] * self.synergy))
         worked = (together & tie) * self._p_contact
-        W = dyn.trust_after_meeting(W, worked, gain, p["trust_decay"], self._conflict_loss)
+        dyn.trust_after_meeting(W, worked, gain, p["trust_decay"], self._conflict_loss, out=W)
         # pairs without a tie who attend together: each forms one with chance p_contact * p_form
         # (one uniform per pair i < j; p_formed is zero on and below the diagonal)
-        formed = (together > tie) & (rng.random((G, g, g), dtype=PAIR_DTYPE) < self._p_formed_upper)
+        formed = together > tie
+        formed &= rng.random((G, g, g), dtype=PAIR_DTYPE) < self._p_formed_upper
         formed |= formed.transpose(0, 2, 1)
-        W += NEW_TIE_TRUST * formed
+        np.copyto(W, NEW_TIE_TRUST, where=formed)  # trust there is 0: no tie, so not worked on
         W *= W >= TIE_FLOOR
-        self._W = W
         # conflict met: power differences with the others present, weighted by contact chance
         af = attend.astype(PAIR_DTYPE)
         met = np.matmul(self._contact_and_conflict, af.reshape(G, g, 1)).reshape(G, 2, g)
@@ -448,12 +452,12 @@ class PartnershipModel(mesa.Model):
     def _members_update(self) -> None:
         """Trust held, contributions and their integration, benefits, engagement, synergy."""
         p = self.params
-        W = self._W.reshape(self._occupied.size, self.group_size)  # one row per seat
         occupied = self._occupied
         n_occ = np.count_nonzero(occupied)
+        W = self._W_rows  # one row per seat
         ones = self._ones
-        strength = W @ ones
-        trust = strength / np.maximum((W > 0.0) @ ones, 1.0)
+        strength = np.dot(W, ones)
+        trust = strength / np.maximum(np.dot(W > 0.0, ones), 1.0)
         self._member_trust = trust
         e = self._engagement  # zero on empty seats
 
@@ -461,8 +465,8 @@ class PartnershipModel(mesa.Model):
         # they hold; where a kind is scarce they add part of what they hold back (mobilisation)
         share = e * trust
         reach = share - share * np.exp(strength * (-1.0 / STRENGTH_SCALE))
-        given = reach @ self._endowment
-        spare = (reach - reach * share) @ self._endowment
+        given = np.dot(reach, self._endowment)
+        spare = np.dot(reach - reach * share, self._endowment)
         self._pool_array = given + np.array(self._mobilisation) * spare
         self._pool = pool = self._pool_array.tolist()
         capacity = dyn.power_mean(pool, self._rho)
@@ -471,8 +475,8 @@ class PartnershipModel(mesa.Model):
         self._convening = min(1.0, pool[CONVENING] / self._reference_convening)
 
         # adaptive capacity: engaged holders of each kind, and re-balancing towards scarce kinds
-        holders = (e @ self._holds).tolist()
-        adaptive = math.fsum(1.0 - math.exp(-h / COVER_SCALE) for h in holders) / len(holders)
+        holders = np.dot(e, self._holds).tolist()
+        adaptive = math.fsum([1.0 - math.exp(-h / COVER_SCALE) for h in holders]) / len(holders)
         mean_pool = math.fsum(pool) / len(pool)
         if mean_pool > 0:
             rate = MOBILISATION_RATE * adaptive
@@ -481,7 +485,7 @@ class PartnershipModel(mesa.Model):
             ]
 
         # perceived benefits and drawbacks of taking part
-        complement = (W * self._pair_distance.reshape(W.shape)) @ ones
+        complement = np.dot(W * self._distance_rows, ones)
         progress = math.fsum(self.implementation_by_dimension) / len(DIMENSIONS)
         mandate = p["external_support"] * self._support_factor
         gains = self._gain_base - GAIN_WEIGHTS[0] * np.exp(complement * (-1.0 / BENEFIT_SCALE))
@@ -528,7 +532,9 @@ class PartnershipModel(mesa.Model):
             named = vacant & (draws[1] < refill * self._refill_factor)
             if np.count_nonzero(named):
                 self._seat_people(np.flatnonzero(named))
-            self._org &= ~(vacant > named) | (self._vacant_months <= ORGANISATION_PATIENCE)
+            # months are counted only on empty seats (reset when someone takes the seat): the seats
+            # still empty after too long are exactly those over the limit
+            self._org &= self._vacant_months <= ORGANISATION_PATIENCE
 
         closed = self._valid > self._org
         if np.count_nonzero(closed):
@@ -584,7 +590,7 @@ class PartnershipModel(mesa.Model):
             return
         support = self.params["external_support"] * self._support_factor
         capacity = 1.0 - math.exp(-self._usable / self._task)
-        aimed = (self._pool_array @ KIND_TO_DIMENSION).tolist()
+        aimed = np.dot(self._pool_array, KIND_TO_DIMENSION).tolist()
         total = sum(aimed)
         n = len(DIMENSIONS)
         rate = IMPLEMENTATION_SPEED * support * capacity * n
@@ -627,10 +633,6 @@ class PartnershipModel(mesa.Model):
             raise ParameterError(name, value, "fixed when the partnership is built; start a new run to change it")
         self.params = validate_parameters({**self.params, name: value})
         self.horizon = max(self.horizon, self.params["steps"])
-        if self._series.shape[0] < self.horizon + 1:
-            grown = np.zeros((self.horizon + 1, len(OUTPUTS)))
-            grown[: self._series.shape[0]] = self._series
-            self._series = grown
         self._rho = dyn.ces_exponent(self.params["resource_complementarity"])
         self._pair_arrays()
 
@@ -672,19 +674,20 @@ class PartnershipModel(mesa.Model):
         self._members_update()
         self._engagement, self._mobilisation, self.synergy = saved
 
-    def _access(self) -> tuple[np.ndarray, float, float, float]:
+    def _access(self) -> tuple[list[float], float, float, float]:
         """Share passing each dimension; access overall, of the least-able fifth and of the rest.
 
         A person passes a dimension when supply plus their matching ability reaches 1.
         """
         # integer abilities: one comparison pass over the cohort decides who passes all five
-        cut = np.array([math.ceil((1.0 - s) * ABILITY_LEVELS) for s in self.supply], dtype=np.uint16)
-        ok = (self._ability >= cut[:, None]).all(axis=0)
-        low = np.count_nonzero(ok[: self._n_low])
-        rest = np.count_nonzero(ok[self._n_low :])
-        n = self._n_people
-        per_dimension = self._at_least[self._dimension_rows, cut]
-        return per_dimension / n, (low + rest) / n, low / self._n_low, rest / (n - self._n_low)
+        cut = [math.ceil((1.0 - s) * ABILITY_LEVELS) for s in self.supply]
+        ok = (self._ability >= np.array(cut, dtype=np.uint16)[:, None]).all(axis=0)
+        n, n_low = self._n_people, self._n_low
+        passing = np.count_nonzero(ok)
+        low = np.count_nonzero(ok[:n_low])
+        at_least = self._at_least.item  # five look-ups: numpy's per-element item() beats fancy indexing
+        per_dimension = [at_least(d, c) / n for d, c in enumerate(cut)]
+        return per_dimension, passing / n, low / n_low, (passing - low) / (n - n_low)
 
     def _observe(self) -> None:
         """Record this month's outputs (the per-step series and the DataCollector read them)."""
@@ -709,17 +712,28 @@ class PartnershipModel(mesa.Model):
             self._departures,
             math.fsum(self.implementation_by_dimension) / len(DIMENSIONS),
             access,
-            *per_dimension.tolist(),
+            *per_dimension,
             access_rest - access_low,
         )
-        self.observed = dict(zip(OUTPUTS, row, strict=True))
+        self._row = row
         if self.steps <= self.horizon:
-            self._series[self.steps] = row
+            rows = self._rows
+            if len(rows) < self.steps:  # months stepped past an earlier horizon were not recorded
+                rows.extend([(0,) * len(OUTPUTS)] * (self.steps - len(rows)))
+            rows.append(row)
+
+    @property
+    def observed(self) -> dict[str, float]:
+        """This month's outputs by name."""
+        return dict(zip(OUTPUTS, self._row, strict=True))
 
     def series(self) -> dict[str, np.ndarray]:
         """The per-step outputs so far, as arrays (month 0 to the current month)."""
         upto = min(self.steps, self.horizon) + 1
-        return {name: self._series[:upto, i].copy() for i, name in enumerate(OUTPUTS)}
+        rows = self._rows[:upto]
+        rows += [(0,) * len(OUTPUTS)] * (upto - len(rows))  # months not recorded (see _observe)
+        table = np.array(rows, dtype=float).reshape(upto, len(OUTPUTS))
+        return {name: table[:, i].copy() for i, name in enumerate(OUTPUTS)}
 
     def summary(self) -> dict[str, Any]:
         """The run summary: outcomes, the seed and every parameter value."""
