@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: all install browser run test bench lint clean
+.PHONY: all install browser run test bench lint clean viz
 
 all: test
 
@@ -22,6 +22,11 @@ $(STAMP): pyproject.toml
 # A repeated or interrupted run continues from what results/ already holds.
 run: $(STAMP)
 	$(BIN)/phc-synergy main --out results --workers 2
+
+# The workshop page (viz/app.py) on http://localhost:8765, offline (no CDN, no telemetry); Ctrl-C stops it.
+# Another address or port: make viz VIZ_ARGS="--host 0.0.0.0 --port 8800"
+viz: $(STAMP)
+	$(BIN)/phc-synergy viz $(VIZ_ARGS)
 
 # Debian's chromium for the browser tests (never `playwright install`: it cannot download here).
 # Installed with apt-get when make runs as root (CI); otherwise the browser tests are skipped
