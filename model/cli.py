@@ -9,6 +9,9 @@
     phc-synergy sensitivity SPEC.toml --out DIR [--workers N | --scheduler tcp://HOST:PORT] [--resume]
     phc-synergy compare SCENARIO... | --config CASES.toml [--replicates R] --out DIR [engine options] [--resume]
     phc-synergy main [--out results] [--workers N]
+    phc-synergy calibrate CASE.toml --out DIR [--params NAME,...] [--population P]
+                          [--generations G | --max-simulations M] [engine options] [--resume]
+    phc-synergy viz [--host H] [--port P]
 
 Every user error prints ``phc-synergy: error: <message>`` on stderr and exits with
 status 2. Files are written to a temporary name in the target folder and then
@@ -214,7 +217,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run on an existing Dask cluster")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.set_defaults(handler=cmd_main)
+
+    from calibration.cli import add_parser as add_calibrate_parser  # imports neither pyabc nor the model
+
+    add_calibrate_parser(sub)
+
+    p = sub.add_parser(
+        "viz",
+        help="start the workshop page (Solara, works offline) in the browser",
+        description="Serves the workshop page (viz/app.py) until Ctrl-C; open the address it prints. Nothing is"
+        " fetched from the internet: front-end files come from the solara-assets package and telemetry is off.",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; 0.0.0.0 for a room)")
+    p.add_argument("--port", default="8765", metavar="P", help="port (default 8765)")
+    p.set_defaults(handler=cmd_viz)
     return parser
+
+
+def cmd_viz(args: argparse.Namespace) -> int:
+    port = _positive_int("--port", args.port)
+    if port > 65535:
+        raise UserError(f"--port {args.port!r} is not allowed: an integer in [1, 65535]")
+    from viz.serve import serve
+
+    return serve(args.host, port)
 
 
 def _engine_options(p: argparse.ArgumentParser) -> None:
