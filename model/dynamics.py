@@ -29,7 +29,7 @@ def power_mean(x, rho: float) -> float:
     """
     # few kinds: plain Python is faster than numpy's per-call overhead here
     values = x if isinstance(x, list) else np.asarray(x, dtype=float).tolist()
-    values = [v if v > 1e-12 else 1e-12 for v in values]  # max(1e-12, v), NaN included, without the calls
+    values = [v if v > 1e-12 else 1e-12 for v in values]  # noqa: FURB136 - max(1e-12, v) without the calls
     if abs(rho) < 1e-9:
         return math.exp(math.fsum([math.log(v) for v in values]) / len(values))
     return (math.fsum([v**rho for v in values]) / len(values)) ** (1.0 / rho)

@@ -1,0 +1,153 @@
+"""The ``calibrate`` subcommand of ``phc-synergy``.
+
+    phc-synergy calibrate CASE.toml --out DIR [--params NAME,...] [--population P]
+                          [--generations G | --max-simulations M] [--seed S]
+                          [--workers N | --scheduler tcp://HOST:PORT] [--resume] [--quiet]
+
+``model.cli`` wires it in with ``calibration.cli.add_parser(sub)``; the handler is
+:func:`cmd_calibrate`. This module imports neither pyabc nor the model at import
+time, so the listing commands stay instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Add ``calibrate`` to the subcommands of ``phc-synergy``; returns its parser."""
+    p = subparsers.add_parser(
+        "calibrate",
+        help="fit parameters to a case's observations with ABC-SMC (pyabc): posterior, summary, figures, PPC",
+        description="Calibrates the model to the targets of a case file (see docs/CALIBRATION.md) with ABC-SMC."
+        " Writes into DIR: history.db (pyabc's history; --resume continues it), posterior.parquet, summary.csv,"
+        " generations.csv, marginals.png, pairs.png, ppc.csv, ppc.png and calibrated.toml (a scenario carrying"
+        " the posterior). Shipped cases: calibration/data/*.toml (or give their name: pccp, chrp, synthetic_series).",
+    )
+    p.add_argument("case", metavar="CASE.toml", help="a case file, or the name of a shipped case")
+    p.add_argument("--out", metavar="DIR", required=True, help="the calibration folder (new, or the one to resume)")
+    p.add_argument(
+        "--params", metavar="NAME,...", help="parameters to calibrate (default: the case's settings.calibrate)"
+    )
+    p.add_argument("--population", metavar="P", help="particles per generation (default: the case's)")
+    budget = p.add_mutually_exclusive_group()
+    budget.add_argument("--generations", metavar="G", help="stop after G generations in all")
+    budget.add_argument(
+        "--max-simulations", metavar="M", dest="max_simulations",
+        help="stop after the generation in which M simulations in all are reached",
+    )
+    p.add_argument("--seed", metavar="S", help="root seed of the calibration (default: the case's settings.seed)")
+    # the engine options of the other commands (model.cli._engine_options), with --resume meaning a calibration's
+    p.add_argument(
+        "--workers", metavar="N", help="1 = serial, in this process (default); N > 1 = a local Dask cluster of N processes"
+    )
+    p.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run on an existing Dask cluster")
+    p.add_argument(
+        "--resume", action="store_true",
+        help="continue the calibration in DIR from its last stored generation (options left out keep the stored ones)",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.set_defaults(handler=cmd_calibrate)
+    return p
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    """Run ``phc-synergy calibrate``; user errors raise ``model.cli.UserError`` (one line, exit 2)."""
+    from calibration.cases import CaseError, load_case
+    from model.cli import PROG, UserError, _duration, _engine_args, _positive_int, _seed
+
+    workers, scheduler = _engine_args(args)
+    try:
+        case = load_case(args.case)
+    except CaseError as exc:
+        raise UserError(str(exc)) from None
+    names = None
+    if args.params is not None:
+        names = [n.strip() for n in args.params.split(",") if n.strip()]
+        if not names:
+            raise UserError(f"--params {args.params!r}: expected NAME,... (parameters to calibrate)")
+    population = _positive_int("--population", args.population) if args.population is not None else None
+    generations = _positive_int("--generations", args.generations) if args.generations is not None else None
+    max_simulations = (
+        _positive_int("--max-simulations", args.max_simulations) if args.max_simulations is not None else None
+    )
+    seed = _seed(args.seed) if args.seed is not None else None
+    out = Path(args.out).expanduser()
+
+    from calibration.abc import CalibrationError, Progress, calibrate, make_settings, resume_defaults
+    from experiments.engine import EngineError, EngineStartError
+
+    try:
+        if args.resume:  # options left out keep the stored calibration's choices
+            stored = resume_defaults(out)
+            names = names if names is not None else stored.get("parameters")
+            population = population if population is not None else stored.get("population")
+            seed = seed if seed is not None else stored.get("seed")
+            if generations is None and max_simulations is None and stored:
+                generations, max_simulations = stored.get("generations"), stored.get("max_simulations")
+                if generations is None and max_simulations is None:
+                    generations = case.settings["generations"]
+        settings = make_settings(case, names, population, generations, max_simulations, seed)
+    except CalibrationError as exc:
+        raise UserError(f"{exc}") from None
+    where = f"the Dask cluster at {scheduler}" if scheduler else (
+        f"a local Dask cluster of {workers} processes" if workers > 1 else "this process"
+    )
+    budget = []
+    if settings.generations != float("inf"):
+        budget.append(f"at most {int(settings.generations)} generations")
+    if settings.max_simulations != float("inf"):
+        budget.append(f"at most {int(settings.max_simulations)} simulations")
+    print(
+        f"calibrate '{case.name}'{' (synthetic data)' if case.synthetic else ''}: {', '.join(settings.ranges)};"
+        f" {len(case.observations)} observations; {settings.population} particles, {' or '.join(budget)};"
+        f" root seed {settings.seed}; on {where}",
+        file=sys.stderr,
+    )
+    try:
+        result = calibrate(
+            case, out, settings, workers=workers, scheduler=scheduler, resume=args.resume,
+            progress=None if args.quiet else Progress(sys.stderr),
+        )
+    except (CalibrationError, EngineStartError) as exc:
+        raise UserError(str(exc)) from None
+    except EngineError as exc:
+        print(f"{PROG}: error: {exc}\nthe generations finished so far are stored in {str(out)!r};"
+              " continue with --resume", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted; the generations finished so far are stored in {str(out)!r};"
+              " continue with --resume", file=sys.stderr)
+        return 130
+
+    import pandas as pd
+
+    summary = pd.read_csv(out / "summary.csv")
+    ppc = pd.read_csv(out / "ppc.csv")
+    print(
+        f"calibration done: {result.generations} generations, {result.simulations} simulations, final epsilon"
+        f" {result.epsilon:.4g} (stopped: {result.stop_reason}); {_duration(result.seconds)}"
+    )
+    _table(
+        ("parameter", "median", "90% interval", "spread ratio", "identified"),
+        [(s.parameter, f"{s['median']:.4g}", f"[{s.q05:.4g}, {s.q95:.4g}]", f"{s.spread_ratio:.2f}", s.identified)
+         for _, s in summary.iterrows()],
+    )
+    _table(
+        ("target", "observed", "simulated median [90%]", "share met"),
+        [(f"{r.output} @ {r.month}",
+          f"{r.value:g} +- {r.sd:g}" if r.kind == "value" else f"[{r.low:g}, {r.high:g}]",
+          f"{r.sim_median:.4g} [{r.sim_q05:.4g}, {r.sim_q95:.4g}]", f"{r.share_met:.0%}")
+         for _, r in ppc.iterrows()],
+    )
+    print(f"wrote {out}: posterior.parquet, summary.csv, ppc.csv, figures, calibrated.toml")
+    return 0
+
+
+def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    """Print rows in aligned columns under a header."""
+    widths = [max(len(str(c)) for c in col) for col in zip(header, *rows, strict=True)]
+    for row in (header, *rows):
+        print("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
