@@ -31,8 +31,8 @@ import numpy as np
 import pandas as pd
 
 from calibration.cases import Case, Observation
-from calibration.toml_writer import dumps
 from model.parameters import validate_parameters
+from model.toml_writer import dumps
 
 PPC_CODE = 10**9  # seeds of the posterior predictive runs: SeedSequence([root_seed, PPC_CODE])
 IDENTIFIED = ((0.5, "yes"), (0.8, "partly"))  # spread ratio below -> label; else "no"

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from calibration.cases import DATA_DIR
-from calibration.toml_writer import dumps
+from model.toml_writer import dumps
 
 PATH: Path = DATA_DIR / "synthetic_series.toml"
 SEED = 4242

@@ -25,9 +25,9 @@ pytest.importorskip("pyabc")
 from calibration.abc import CalibrationError, Progress, calibrate, make_settings
 from calibration.cases import load_case
 from calibration.outputs import posterior_frame, summary_frame
-from calibration.toml_writer import dumps
 from model.model import PartnershipModel
 from model.parameters import validate_parameters
+from model.toml_writer import dumps
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = {"seats": 8, "population_size": 100}

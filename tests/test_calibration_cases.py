@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from calibration.cases import TARGET_OUTPUTS, CaseError, Observation, load_case, shipped_cases
-from calibration.toml_writer import dumps
 from model.scenarios import scenario_overrides
+from model.toml_writer import dumps
 
 ROOT = Path(__file__).resolve().parents[1]
 

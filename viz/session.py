@@ -8,7 +8,6 @@ method is safe to call from the page's threads (the model is stepped under
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import math
 import threading
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from model.errors import InputFileError
 from model.model import FIXED_AT_START, PartnershipModel
 from model.parameters import DEFAULTS, PARAMETERS, STAKEHOLDER_TYPES, ParameterError, validate_parameters
 from model.scenarios import list_scenarios, load_scenario, read_scenario, shipped_paths
+from model.toml_writer import dumps
 from viz.labels import parameter_label, type_label
 
 DEFAULT_SCENARIO = "default"
@@ -372,39 +372,12 @@ def scenario_toml(
 ) -> str:
     """A scenario file (model/scenarios.py format) setting every parameter in ``params``."""
     checked = validate_parameters(params)
-    lines = [f"# {c}" for c in comments or []]
-    lines += [f"name = {_toml_string(name)}", f"description = {_toml_string(description)}"]
-    if source:
-        lines.append(f"source = {_toml_string(source)}")
-    lines += ["", "[parameters]"]
-    for key in PARAMETERS:
-        value = checked[key]
-        if key == "composition":
-            continue
-        lines.append(f"{key} = {_toml_value(value)}")
+    parameters = {key: checked[key] for key in PARAMETERS if key != "composition"}
     composition = checked.get("composition")
     if composition is not None:
-        lines += ["", "[parameters.composition]"]
-        for t in STAKEHOLDER_TYPES:
-            if t in composition:
-                lines.append(f"{t} = {_toml_value(composition[t])}")
-    return "\n".join(lines) + "\n"
-
-
-def _toml_string(text: str) -> str:
-    return json.dumps(str(text), ensure_ascii=False)
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise ValueError(f"cannot write {value!r} to a scenario file")
-        return repr(value)
-    return _toml_string(value)
+        parameters["composition"] = {t: composition[t] for t in STAKEHOLDER_TYPES if t in composition}
+    doc = {"name": str(name), "description": str(description), "source": source, "parameters": parameters}
+    return dumps(doc, header="\n".join(comments or []))
 
 
 def _same(a: Any, b: Any) -> bool:

@@ -1,4 +1,4 @@
-"""A small TOML writer for the files calibration writes (case files, ``calibrated.toml``).
+"""A small TOML writer for the files the project writes (scenarios, case files, ``calibrated.toml``).
 
 It writes what those files hold and nothing more: strings, booleans, integers,
 finite floats, arrays of these (or of arrays), tables and arrays of tables. The
