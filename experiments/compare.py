@@ -241,12 +241,7 @@ def comparison_plan(comp: Comparison):
 def _posterior_draws(variant: Variant, replicates: int, root_seed: int) -> tuple[dict[str, Any], ...] | None:
     """Posterior draw k for replicate k of a variant whose scenario carries a posterior (else None)."""
     posterior = read_scenario(variant.scenario).posterior
-    if posterior is None:
-        return None
-    names = [n for n in posterior.parameters if n not in variant.overrides]
-    if not names:
-        return None
-    return tuple({n: d[n] for n in names} for d in posterior.sample(replicates, root_seed))
+    return None if posterior is None else posterior.replicate_draws(replicates, root_seed, exclude=variant.overrides)
 
 
 # ---------------------------------------------------------------------------- analysis

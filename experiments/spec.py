@@ -519,15 +519,10 @@ class _Checker:
         self, value: str, replicates: int, root_seed: int, fixed: dict[str, Any], varied: tuple[Varied, ...]
     ) -> tuple[dict[str, Any], ...] | None:
         """Posterior draw k for replicate k (drawn with the root seed), or None if the scenario has no posterior."""
-        target = self.scenario_target(value)
-        scenario = read_scenario(target)
-        if scenario.posterior is None:
+        posterior = read_scenario(self.scenario_target(value)).posterior
+        if posterior is None:
             return None
-        own = set(fixed) | {v.name for v in varied}
-        names = [n for n in scenario.posterior.parameters if n not in own]
-        if not names:
-            return None
-        return tuple({n: d[n] for n in names} for d in scenario.posterior.sample(replicates, root_seed))
+        return posterior.replicate_draws(replicates, root_seed, exclude={*fixed, *(v.name for v in varied)})
 
     def scenario(self, value: Any) -> tuple[str, dict[str, Any]]:
         allowed = TOP_LEVEL["scenario"]

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -96,6 +97,16 @@ class Posterior:
         rng = np.random.default_rng(np.random.SeedSequence(int(seed)))
         picks = rng.choice(self.size, size=int(n), replace=True, p=np.asarray(self.weights))
         return [{name: values[i] for name, values in self.parameters.items()} for i in picks]
+
+    def replicate_draws(
+        self, replicates: int, seed: int, exclude: Iterable[str] = ()
+    ) -> tuple[dict[str, Any], ...] | None:
+        """Draw k for replicate k, without the parameters in ``exclude`` (set by the caller); None if none is left."""
+        excluded = set(exclude)
+        names = [n for n in self.parameters if n not in excluded]
+        if not names:
+            return None
+        return tuple({n: d[n] for n in names} for d in self.sample(replicates, seed))
 
 
 @dataclass(frozen=True)
