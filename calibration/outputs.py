@@ -32,6 +32,7 @@ import pandas as pd
 
 from calibration.cases import Case, Observation
 from model.parameters import validate_parameters
+from model.scenarios import Scenario, ScenarioError, scenario_from_doc
 from model.toml_writer import dumps
 
 PPC_CODE = 10**9  # seeds of the posterior predictive runs: SeedSequence([root_seed, PPC_CODE])
@@ -326,18 +327,20 @@ def calibrated_scenario(case: Case, posterior: pd.DataFrame, names: Sequence[str
     return text
 
 
-def check_calibrated_text(text: str, names: Sequence[str], n: int) -> dict[str, Any]:
-    """Re-read calibrated.toml text and check it: equal-length arrays, weights summing to 1, valid parameter sets."""
-    doc = tomllib.loads(text)
-    post = doc["posterior"]
-    if len(post["weights"]) != n or any(len(post["parameters"][k]) != n for k in names):
-        raise AssertionError("calibrated.toml: posterior arrays of unequal length")
-    if abs(math.fsum(post["weights"]) - 1) > 1e-9:
-        raise AssertionError("calibrated.toml: posterior weights do not sum to 1")
+def check_calibrated_text(text: str, names: Sequence[str], n: int) -> Scenario:
+    """Re-read calibrated.toml text as a scenario (model.scenarios checks the posterior), and check every particle.
+
+    Raises ScenarioError or ParameterError: a file that would not load is never written.
+    """
+    scenario = scenario_from_doc(tomllib.loads(text), Path("calibrated.toml"))
+    post = scenario.posterior
+    if post is None or post.size != n or sorted(post.parameters) != sorted(names):
+        raise ScenarioError(f"the posterior written is not the {n} particles of {', '.join(names)}",
+                            path="calibrated.toml", field="posterior")
+    fixed = {k: v for k, v in scenario.overrides.items() if k not in post.parameters}
     for i in range(n):
-        validate_parameters({**doc["parameters"], **{k: post["parameters"][k][i] for k in names}},
-                            where="calibrated.toml")
-    return doc
+        validate_parameters({**fixed, **{k: post.parameters[k][i] for k in names}}, where="calibrated.toml")
+    return scenario
 
 
 # ---------------------------------------------------------------------------- all of it

@@ -160,8 +160,11 @@ def resolve(name_or_path: str | Path) -> Path:
 def read_scenario(name_or_path: str | Path) -> Scenario:
     """Read and check the structure of a scenario file (parameters are not validated here)."""
     path = resolve(name_or_path)
-    doc = read_toml(path, ScenarioError)
+    return scenario_from_doc(read_toml(path, ScenarioError), path)
 
+
+def scenario_from_doc(doc: dict[str, Any], path: Path) -> Scenario:
+    """Check the structure of a scenario already parsed from TOML (``path`` names it in errors)."""
     unknown = [k for k in doc if k not in TOP_LEVEL]
     if unknown:
         key = unknown[0]
