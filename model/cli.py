@@ -90,6 +90,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def _engine_stopped(exc: Exception, runs: Path) -> int:
+    """An engine that stopped part-way (exit 1): the runs so far are stored; say how to continue."""
+    print(
+        f"{PROG}: error: {exc}\nthe runs finished so far are stored in {str(runs)!r}; continue with --resume",
+        file=sys.stderr,
+    )
+    return 1
+
+
 def _fail(message: str) -> int:
     print(f"{PROG}: error: {message}", file=sys.stderr)
     return 2
@@ -487,11 +496,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     except (StoreError, EngineStartError) as exc:
         raise UserError(str(exc)) from None
     except EngineError as exc:
-        print(
-            f"{PROG}: error: {exc}\nthe runs finished so far are stored in {str(out)!r}; continue with --resume",
-            file=sys.stderr,
-        )
-        return 1
+        return _engine_stopped(exc, out)
     if result.ran == 0:
         print(f"nothing to run: all {result.total} runs are already stored in {out} ({result.errors} errors)")
         return 0
@@ -812,12 +817,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     except (StoreError, EngineStartError, SensitivityError) as exc:
         raise UserError(str(exc)) from None
     except EngineError as exc:
-        print(
-            f"{PROG}: error: {exc}\nthe runs finished so far are stored in {str(out / 'runs')!r};"
-            " continue with --resume",
-            file=sys.stderr,
-        )
-        return 1
+        return _engine_stopped(exc, out / "runs")
     for name, why in result.skipped.items():
         print(f"not analysed: {name}: {why}", file=sys.stderr)
     print(f"sensitivity done: {out / 'indices.csv'}, {len(result.files) - 2} figure(s), report {out / 'report.md'}")
@@ -870,12 +870,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     except (StoreError, EngineStartError, CompareError) as exc:
         raise UserError(str(exc)) from None
     except EngineError as exc:
-        print(
-            f"{PROG}: error: {exc}\nthe runs finished so far are stored in {str(out / 'runs')!r};"
-            " continue with --resume",
-            file=sys.stderr,
-        )
-        return 1
+        return _engine_stopped(exc, out / "runs")
     print(f"compare done: {out / 'summary.csv'}, {out / 'differences.csv'}, fan charts, report {out / 'compare.md'}")
     return 0
 
