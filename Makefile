@@ -15,6 +15,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --upgrade pip
 	$(BIN)/python -m pip install -e '.[test,viz,calibration]'
+	$(BIN)/python -m model.kernels
 	touch $@
 
 # The main job: the case comparison (experiments/configs/cases.toml) plus the Morris screening

@@ -16,6 +16,7 @@ import networkx as nx
 import numpy as np
 
 from model import dynamics as dyn
+from model import kernels as kn
 from model.agents import (
     CONVENING,
     DIMENSIONS,
@@ -178,14 +179,14 @@ class PartnershipModel(mesa.Model):
         # -- the partnership network: trust on ties, one block per committee (always updated in place,
         # so that the view with one row per seat stays valid)
         self._W = np.zeros((G, g, g), dtype=PAIR_DTYPE)
-        self._W_rows = self._W.reshape(S, g)
         self._init_ties()
         self._pair_arrays()
 
         # -- partnership-level state
         self.synergy = 0.0
         self.implementation_by_dimension = [0.0] * len(DIMENSIONS)
-        self._mobilisation = [0.0] * len(RESOURCE_KINDS)  # extra share offered of each kind (few kinds: a list)
+        self._mobilisation = np.zeros(len(RESOURCE_KINDS))  # extra share offered of each kind
+        self._pool = np.zeros(len(RESOURCE_KINDS))  # resources reaching the group this month, by kind
         self._support_factor = 1.0
         self._shocked = False
         self._conflict = 0.0
@@ -203,7 +204,7 @@ class PartnershipModel(mesa.Model):
         # -- observation
         self._row: tuple = ()  # this month's outputs, in the order of OUTPUTS
         self._rows: list[tuple] = []  # the outputs of months 0, 1, ... up to the horizon
-        self._members_update_without_feedback()
+        self._members_update(feedback=False)
         self.synergy = self._raw_synergy  # synergy starts where its manifestations stand
         self._observe()
         self.datacollector = SeriesCollector(
@@ -274,20 +275,16 @@ class PartnershipModel(mesa.Model):
         G, g = self.n_groups, self.group_size
         t = self._type.reshape(G, g)
         self._pair_distance = TYPE_DISTANCE[t[:, :, None], t[:, None, :]].astype(PAIR_DTYPE)
-        self._distance_rows = self._pair_distance.reshape(G * g, g)  # a view, one row per seat
         power = TYPE_POWER[t]
         self._conflict_scale = dyn.conflict_scale(p["power_asymmetry"], p["decision_inclusiveness"], p["leadership"])
         conflict = (self._conflict_scale * np.abs(power[:, :, None] - power[:, None, :])).astype(PAIR_DTYPE)
         off = ~np.eye(g, dtype=bool)
         p_contact = np.where(self._lead_pairs(), 1.0, 1.0 - LEAD_CONTACT_DROP * p["centralization"])
         self._p_contact = (p_contact * off).astype(PAIR_DTYPE)
-        self._ones = np.ones(g, dtype=PAIR_DTYPE)
         self._coordination_factor = COORDINATION_FLOOR + (1 - COORDINATION_FLOOR) * p["coordination"]
         self._p_form = TIE_FORMATION[0] + TIE_FORMATION[1] * p["leadership"]
         self._p_formed_upper = np.triu(self._p_contact * self._p_form, 1)  # on pairs i < j
-        # contact chances and conflict met per contact, stacked: one matmul gives both per member
-        self._contact_and_conflict = np.concatenate([self._p_contact, conflict * self._p_contact], axis=1)
-        self._contact_conflict = self._contact_and_conflict[:, g:]  # a view
+        self._contact_conflict = conflict * self._p_contact  # conflict met per contact, times contact chance
         self._conflict_loss = CONFLICT_WEIGHT * conflict
         self._meeting_gain = p["trust_gain"] * dyn.interaction_quality(p["communication"], p["leadership"])
         self._seat_constants()
@@ -325,20 +322,10 @@ class PartnershipModel(mesa.Model):
 
     def _retype(self, slots: np.ndarray) -> None:
         """Seats whose organisation (type) changed: refresh their rows and columns of the pair arrays only."""
-        g = self.group_size
-        types = self._type.reshape(self.n_groups, g)
-        for slot in slots.tolist():  # a few seats at a time: plain indexing is cheaper than fancy indexing
-            grp, pos = divmod(slot, g)
-            kind, kinds = types[grp, pos], types[grp]  # the seat's type and those of its committee
-            conflict = self._conflict_scale * np.abs(TYPE_POWER[kind] - TYPE_POWER[kinds])
-            contact = self._p_contact[grp, pos]  # symmetric
-            for array, row in (
-                (self._pair_distance, TYPE_DISTANCE[kind, kinds]),
-                (self._contact_conflict, conflict * contact),
-                (self._conflict_loss, CONFLICT_WEIGHT * conflict),
-            ):
-                array[grp, pos, :] = row
-                array[grp, :, pos] = row
+        kn.retype(
+            slots, self._type, TYPE_POWER, TYPE_DISTANCE, self._conflict_scale, CONFLICT_WEIGHT,
+            self._p_contact, self._pair_distance, self._contact_conflict, self._conflict_loss,
+        )  # fmt: skip
         self._seat_constants(slots)
 
     def _init_population(self, rng: np.random.Generator) -> None:
@@ -355,10 +342,12 @@ class PartnershipModel(mesa.Model):
         first = np.zeros(n, dtype=bool)
         first[low] = True
         levels = np.minimum(ability * ABILITY_LEVELS, ABILITY_LEVELS - 1).astype(np.uint16)
-        self._ability = np.ascontiguousarray(np.concatenate([levels[:, first], levels[:, ~first]], axis=1))
+        ordered = np.concatenate([levels[:, first], levels[:, ~first]], axis=1)
+        self._ability = np.ascontiguousarray(ordered.T)  # people x dimensions
         # people at or above each level, per dimension: the share passing a dimension is a look-up
-        counts = np.stack([np.bincount(row, minlength=ABILITY_LEVELS + 1) for row in self._ability])
-        self._at_least = np.cumsum(counts[:, ::-1], axis=1)[:, ::-1]
+        counts = np.stack([np.bincount(row, minlength=ABILITY_LEVELS + 1) for row in ordered])
+        self._at_least = np.ascontiguousarray(np.cumsum(counts[:, ::-1], axis=1)[:, ::-1])
+        self._per_dimension = np.zeros(len(DIMENSIONS))
 
     def _seat_people(self, slots: np.ndarray) -> None:
         """New people take these seats: no trust history, middling engagement."""
@@ -401,8 +390,7 @@ class PartnershipModel(mesa.Model):
             if (month - 1) % p["meeting_interval"] == 0:
                 self._meet()
             else:  # attendance and conflict keep the values of the last meeting
-                self._W *= 1.0 - p["trust_decay"]
-                self._W[self._W < TIE_FLOOR] = 0.0
+                kn.decay_ties(self._W, p["trust_decay"], TIE_FLOOR)
             self._members_update()
             self._turnover()
             self._check_dissolution()
@@ -416,141 +404,64 @@ class PartnershipModel(mesa.Model):
             self.running = False
 
     def _meet(self) -> None:
-        """A meeting: attendance, work on existing ties, new ties, conflict met."""
+        """A meeting: attendance, work on existing ties, new ties, conflict met (kernels.meet)."""
         p = self.params
-        G, g = self.n_groups, self.group_size
         rng = self._rng_meetings
-        occupied = self._occupied
-        attend = occupied & (rng.random(occupied.size) < ATTENDANCE[0] + ATTENDANCE[1] * self._engagement)
-        n_occ = np.count_nonzero(occupied)
-        self._attendance = np.count_nonzero(attend) / n_occ if n_occ else 0.0
-        a = attend.reshape(G, g)
-        together = a[:, :, None] & a[:, None, :]
-        W = self._W
-        tie = W > 0.0
+        u_attend = rng.random(self._occupied.size)
+        # one uniform per pair (only pairs i < j are used: a tie is formed once for both)
+        u_form = rng.random(self._W.shape, dtype=PAIR_DTYPE)
         # ties between members who both attend are worked on, in proportion to their chance of contact
         # (the expected effect of contact; see docs/ODD.md); other ties decay
         gain = min(1.0, self._meeting_gain * (1.0 + p["synergy_feedback"] * self.synergy))
-        worked = (together & tie) * self._p_contact
-        dyn.trust_after_meeting(W, worked, gain, p["trust_decay"], self._conflict_loss, out=W)
-        # pairs without a tie who attend together: each forms one with chance p_contact * p_form
-        # (one uniform per pair i < j; p_formed is zero on and below the diagonal)
-        formed = together > tie
-        formed &= rng.random((G, g, g), dtype=PAIR_DTYPE) < self._p_formed_upper
-        formed |= formed.transpose(0, 2, 1)
-        np.copyto(W, NEW_TIE_TRUST, where=formed)  # trust there is 0: no tie, so not worked on
-        W *= W >= TIE_FLOOR
-        # conflict met: power differences with the others present, weighted by contact chance
-        af = attend.astype(PAIR_DTYPE)
-        met = np.matmul(self._contact_and_conflict, af.reshape(G, g, 1)).reshape(G, 2, g)
-        contacts, exposure = met[:, 0].ravel(), met[:, 1].ravel()
-        self._conflict_exposure = exposure / np.maximum(contacts, 1e-12) * af
-        self._costs = self._time_cost + FRUSTRATION_WEIGHT * self._conflict_exposure
-        total = float(af @ contacts)
-        self._conflict = float(af @ exposure) / total if total > 0 else 0.0
+        n_occ, n_att, self._conflict = kn.meet(
+            self._W, u_attend, self._engagement, self._occupied, ATTENDANCE[0], ATTENDANCE[1],
+            u_form, self._p_contact, self._p_formed_upper, self._contact_conflict, self._conflict_loss,
+            gain, p["trust_decay"], TIE_FLOOR, NEW_TIE_TRUST, self._time_cost, FRUSTRATION_WEIGHT,
+            self._conflict_exposure, self._costs,
+        )  # fmt: skip
+        self._attendance = n_att / n_occ if n_occ else 0.0
 
-    def _members_update(self) -> None:
-        """Trust held, contributions and their integration, benefits, engagement, synergy."""
+    def _members_update(self, feedback: bool = True) -> None:
+        """Trust held, contributions and their integration, benefits, engagement, synergy (kernels.members).
+
+        Without ``feedback`` (month 0) engagement, mobilisation and synergy do not move.
+        """
         p = self.params
-        occupied = self._occupied
-        n_occ = np.count_nonzero(occupied)
-        W = self._W_rows  # one row per seat
-        ones = self._ones
-        strength = np.dot(W, ones)
-        trust = strength / np.maximum(np.dot(W > 0.0, ones), 1.0)
-        self._member_trust = trust
-        e = self._engagement  # zero on empty seats
-
-        # contribution and integration with complementarity: members share a share e*t of what
-        # they hold; where a kind is scarce they add part of what they hold back (mobilisation)
-        share = e * trust
-        reach = share - share * np.exp(strength * (-1.0 / STRENGTH_SCALE))
-        given = np.dot(reach, self._endowment)
-        spare = np.dot(reach - reach * share, self._endowment)
-        self._pool_array = given + np.array(self._mobilisation) * spare
-        self._pool = pool = self._pool_array.tolist()
-        capacity = dyn.power_mean(pool, self._rho)
-        self._usable = capacity * self._coordination_factor
-        integration = min(1.0, self._usable / self._reference_capacity)
-        self._convening = min(1.0, pool[CONVENING] / self._reference_convening)
-
-        # adaptive capacity: engaged holders of each kind, and re-balancing towards scarce kinds
-        holders = np.dot(e, self._holds).tolist()
-        adaptive = math.fsum([1.0 - math.exp(-h / COVER_SCALE) for h in holders]) / len(holders)
-        mean_pool = math.fsum(pool) / len(pool)
-        if mean_pool > 0:
-            rate = MOBILISATION_RATE * adaptive
-            self._mobilisation = [
-                m + rate * (max(0.0, 1.0 - x / mean_pool) - m) for m, x in zip(self._mobilisation, pool, strict=True)
-            ]
-
-        # perceived benefits and drawbacks of taking part
-        complement = np.dot(W * self._distance_rows, ones)
         progress = math.fsum(self.implementation_by_dimension) / len(DIMENSIONS)
         mandate = p["external_support"] * self._support_factor
-        gains = self._gain_base - GAIN_WEIGHTS[0] * np.exp(complement * (-1.0 / BENEFIT_SCALE))
-        gains += GAIN_WEIGHTS[0] + GAIN_WEIGHTS[2] * progress + GAIN_WEIGHTS[4] * mandate
-        costs = self._costs
-        self._net_benefit = net = gains - costs
-        self._benefit_share = gains / (gains + costs)
-
-        # the four manifestations, and synergy as a state that builds up
-        if n_occ:
-            mean_trust = float(trust @ occupied) / n_occ
-            benefit = float(self._benefit_share @ occupied) / n_occ
-        else:
-            mean_trust = benefit = 0.0
-        atmosphere = max(0.0, mean_trust - self._conflict)
+        (integration, atmosphere, benefit, adaptive, self._mean_trust, self._raw_synergy, synergy,
+         self._usable, self._convening) = kn.members(
+            self._W, self._pair_distance, self._engagement, self._occupied, self._endowment, self._mobilisation,
+            self._holds, self._gain_base, self._costs, self._member_trust, self._net_benefit, self._benefit_share,
+            self._pool, STRENGTH_SCALE, self._rho, self._coordination_factor, self._reference_capacity,
+            self._reference_convening, CONVENING, COVER_SCALE, MOBILISATION_RATE, BENEFIT_SCALE, GAIN_WEIGHTS[0],
+            GAIN_WEIGHTS[0] + GAIN_WEIGHTS[2] * progress + GAIN_WEIGHTS[4] * mandate, self._conflict,
+            self.synergy, SYNERGY_SMOOTHING, SYNERGY_ENERGY * p["synergy_feedback"], ENGAGEMENT_BETA,
+            ENGAGEMENT_NET0, ENGAGEMENT_RATE, feedback,
+        )  # fmt: skip
         self._manifestations = (integration, atmosphere, benefit, adaptive)
-        self._mean_trust = mean_trust
-        self._raw_synergy = 0.25 * (integration + atmosphere + benefit + adaptive)
-        self.synergy += SYNERGY_SMOOTHING * (self._raw_synergy - self.synergy)
-
-        # engagement follows net benefit, fuelled by synergy
-        target = dyn.engagement_target(
-            net, self.synergy, SYNERGY_ENERGY * p["synergy_feedback"], ENGAGEMENT_BETA, ENGAGEMENT_NET0
-        )
-        e += ENGAGEMENT_RATE * (target - e)
-        e *= occupied
+        if feedback:
+            self.synergy = synergy
 
     def _turnover(self) -> None:
-        """Departures, seats refilled by the same organisation, seats given up, new organisations."""
+        """Departures, seats refilled by the same organisation, seats given up, new organisations (kernels.turnover)."""
         p = self.params
         draws = self._rng_turnover.random((3, self._occupied.size))
-        stay = 1.0 - self._engagement
-        stay *= stay
-        stay *= DROPOUT
-        stay += p["individual_turnover"]  # leaving hazard
-        leave = self._occupied & (draws[0] < stay)
-        if np.count_nonzero(leave):
-            self._depart(np.flatnonzero(leave))
-
-        vacant = self._org > self._occupied  # the organisation holds the seat, nobody sits in it
-        if np.count_nonzero(vacant):
-            self._vacant_months += vacant
-            refill = REFILL_RATE * (0.5 + 0.5 * self._convening) * (0.5 + 0.5 * self.synergy)  # halves at none
-            named = vacant & (draws[1] < refill * self._refill_factor)
-            if np.count_nonzero(named):
-                self._seat_people(np.flatnonzero(named))
-            # months are counted only on empty seats (reset when someone takes the seat): the seats
-            # still empty after too long are exactly those over the limit
-            self._org &= self._vacant_months <= ORGANISATION_PATIENCE
-
-        closed = self._valid > self._org
-        if np.count_nonzero(closed):
-            recruit = closed & (draws[2] < RECRUITMENT_RATE * self._convening * self.synergy)
-            if np.count_nonzero(recruit):
-                self._recruit(np.flatnonzero(recruit))
+        refill = REFILL_RATE * (0.5 + 0.5 * self._convening) * (0.5 + 0.5 * self.synergy)  # halves at none
+        departures, self.cumulative_members, joining = kn.turnover(
+            draws, self._occupant, self._occupied, self._engagement, self._vacant_months, self._joined, self._org,
+            self._valid, self._W, p["individual_turnover"], DROPOUT, refill, self._refill_factor,
+            ORGANISATION_PATIENCE, RECRUITMENT_RATE * self._convening * self.synergy, self.steps,
+            self.cumulative_members, NEW_MEMBER_ENGAGEMENT,
+        )  # fmt: skip
+        self._departures += departures
+        if joining.size:
+            self._recruit(joining)
 
     def _depart(self, slots: np.ndarray) -> None:
         """The people in these seats leave; their ties go with them."""
-        self._occupant[slots] = 0
-        self._occupied[slots] = False
-        self._engagement[slots] = 0.0
-        self._vacant_months[slots] = 0
-        grp, pos = np.divmod(slots, self.group_size)
-        self._W[grp, pos, :] = 0.0
-        self._W[grp, :, pos] = 0.0
+        slots = np.asarray(slots, dtype=np.int64)
+        kn.vacate(slots, self._occupant, self._occupied, self._engagement, self._vacant_months, self._W)
         self._departures += slots.size
 
     def _recruit(self, slots: np.ndarray, kinds: np.ndarray | None = None) -> None:
@@ -571,15 +482,14 @@ class PartnershipModel(mesa.Model):
 
     def _check_dissolution(self) -> None:
         """The partnership ends after months with too few members or too little engagement."""
-        occupied = self._occupied
-        n_occ = np.count_nonzero(occupied)
-        low = n_occ < DISSOLUTION_SEATS or float(np.add.reduce(self._engagement)) / n_occ < DISSOLUTION_ENGAGEMENT
+        n_occ, engagement = kn.occupancy(self._occupied, self._engagement)
+        low = n_occ < DISSOLUTION_SEATS or engagement / n_occ < DISSOLUTION_ENGAGEMENT
         self._low_months = self._low_months + 1 if low else 0
         if self._low_months >= DISSOLUTION_MONTHS:
             self.dissolved = True
             self.dissolved_month = self.steps
             self.events.append((self.steps, "dissolved"))
-            self._depart(np.flatnonzero(occupied))
+            self._depart(np.flatnonzero(self._occupied))
             self._org[:] = False
 
     def _implement(self) -> None:
@@ -590,7 +500,7 @@ class PartnershipModel(mesa.Model):
             return
         support = self.params["external_support"] * self._support_factor
         capacity = 1.0 - math.exp(-self._usable / self._task)
-        aimed = np.dot(self._pool_array, KIND_TO_DIMENSION).tolist()
+        aimed = np.dot(self._pool, KIND_TO_DIMENSION).tolist()
         total = sum(aimed)
         n = len(DIMENSIONS)
         rate = IMPLEMENTATION_SPEED * support * capacity * n
@@ -668,31 +578,20 @@ class PartnershipModel(mesa.Model):
         return int(self._seat_of_slot[slot])
 
     # ------------------------------------------------------------------ observation
-    def _members_update_without_feedback(self) -> None:
-        """Compute the month-0 manifestations without moving engagement or mobilisation."""
-        saved = (self._engagement.copy(), list(self._mobilisation), self.synergy)
-        self._members_update()
-        self._engagement, self._mobilisation, self.synergy = saved
-
     def _access(self) -> tuple[list[float], float, float, float]:
-        """Share passing each dimension; access overall, of the least-able fifth and of the rest.
+        """Share passing each dimension; access overall, of the least-able fifth and of the rest (kernels.access).
 
         A person passes a dimension when supply plus their matching ability reaches 1.
         """
-        # integer abilities: one comparison pass over the cohort decides who passes all five
-        cut = [math.ceil((1.0 - s) * ABILITY_LEVELS) for s in self.supply]
-        ok = (self._ability >= np.array(cut, dtype=np.uint16)[:, None]).all(axis=0)
+        per_dimension = self._per_dimension
+        passing, low = kn.access(self._ability, np.array(self.supply), ABILITY_LEVELS, self._at_least, self._n_low,
+                                 per_dimension)  # fmt: skip
         n, n_low = self._n_people, self._n_low
-        passing = np.count_nonzero(ok)
-        low = np.count_nonzero(ok[:n_low])
-        at_least = self._at_least.item  # five look-ups: numpy's per-element item() beats fancy indexing
-        per_dimension = [at_least(d, c) / n for d, c in enumerate(cut)]
-        return per_dimension, passing / n, low / n_low, (passing - low) / (n - n_low)
+        return per_dimension.tolist(), passing / n, low / n_low, (passing - low) / (n - n_low)
 
     def _observe(self) -> None:
         """Record this month's outputs (the per-step series and the DataCollector read them)."""
-        occupied = self._occupied
-        n_occ = np.count_nonzero(occupied)
+        n_occ, engagement = kn.occupancy(self._occupied, self._engagement)
         integration, atmosphere, benefit, adaptive = self._manifestations
         per_dimension, access, access_low, access_rest = self._access()
         row = (
@@ -705,7 +604,7 @@ class PartnershipModel(mesa.Model):
             adaptive,
             self._mean_trust,
             self._conflict,
-            float(np.add.reduce(self._engagement)) / n_occ if n_occ else 0.0,
+            engagement / n_occ if n_occ else 0.0,
             self._attendance,
             n_occ,
             self.cumulative_members,

@@ -13,7 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from model import OUTPUTS, PARAMETERS, ParameterError, PartnershipModel
-from model.dynamics import half_rise_month, power_mean
+from model.dynamics import half_rise_month
+from model.kernels import power_mean
 
 SHARES = [
     "synergy", "resource_integration", "atmosphere", "stakeholder_benefit", "adaptive_capacity", "mean_trust",
@@ -248,3 +249,39 @@ def test_large_partnerships_work_in_committees_with_a_chair_each():
     assert (chairs == model.group_size).all()  # in every committee, everyone is paired with one chair
     model.run()
     assert model.observed["active_seats"] <= 100
+
+
+_JIT_PROBE = """
+import json, sys
+from model import PartnershipModel
+m = PartnershipModel(seed=5, steps=24, shock_month=10, meeting_interval=2, population_size=300)
+m.run(12)
+m.remove_key_partner()
+m.recruit_member()
+m.run()
+json.dump({k: v.tolist() for k, v in m.series().items()}, sys.stdout)
+"""
+
+
+def test_compiled_kernels_compute_what_their_python_source_says():
+    """The same run with numba's compiler off (the kernels as plain Python) gives the same series.
+
+    Counts are identical; shares agree to float rounding (the compiled exp and pow may
+    differ from Python's in the last bits).
+    """
+    import json
+    import os
+    import subprocess
+    import sys
+
+    runs = []
+    for disable in ("1", "0"):
+        env = {**os.environ, "NUMBA_DISABLE_JIT": disable}
+        out = subprocess.run([sys.executable, "-c", _JIT_PROBE], capture_output=True, text=True, env=env, check=True)
+        runs.append(json.loads(out.stdout))
+    python, compiled = runs
+    for name in ("active_seats", "cumulative_members", "departures"):
+        assert python[name] == compiled[name], name
+    for name in OUTPUTS:
+        assert np.allclose(python[name], compiled[name], rtol=0, atol=1e-6), name
+    assert np.ptp(compiled["synergy"]) > 0.01  # the run did something
