@@ -337,7 +337,12 @@ class Engine:
     workers = 1
 
     def prepare(self, modules: Sequence[str] = ()) -> None:
-        """Import ``modules`` where the tasks will run (fails early if they cannot be imported)."""
+        """Import ``modules`` where the tasks will run (fails early if they cannot be imported).
+
+        A module that defines ``warm_up()`` has it run there once (``model.kernels``
+        compiles its kernels or loads them from numba's cache), so the first batch does
+        not pay for it.
+        """
 
     def map(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[tuple[Any, Any, str | None]]:
         raise NotImplementedError
@@ -362,8 +367,7 @@ class SerialEngine(Engine):
     workers = 1
 
     def prepare(self, modules: Sequence[str] = ()) -> None:
-        for module in modules:
-            importlib.import_module(module)
+        _import_modules(list(modules))
 
     def map(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[tuple[Any, Any, str | None]]:
         for item in items:
@@ -538,8 +542,12 @@ def _takes_n_workers(client: Any) -> bool:
 
 
 def _import_modules(modules: list[str]) -> list[str]:
-    for module in modules:
-        importlib.import_module(module)
+    """Import these modules; run ``warm_up()`` of those that define one (compiled kernels: model.kernels)."""
+    for name in modules:
+        module = importlib.import_module(name)
+        warm_up = getattr(module, "warm_up", None)
+        if callable(warm_up):
+            warm_up()
     return modules
 
 
@@ -559,7 +567,7 @@ def target_modules(target: Callable[..., Any]) -> list[str]:
     if module and module != "__main__" and module not in modules:
         modules.append(module)
     if target is model_target:
-        modules.append("model.model")
+        modules += ["model.model", "model.kernels"]
     return modules
 
 
