@@ -44,8 +44,9 @@ def _git(*args: str) -> str | None:
 
 
 def machine_info() -> dict[str, Any]:
-    """CPU count, CPU model, Python/numpy/mesa versions, date, and the git state of the model."""
+    """CPU count, CPU model, Python/numpy/numba/mesa versions, date, and the git state of the model."""
     import mesa
+    import numba
     import numpy
 
     try:
@@ -62,6 +63,7 @@ def machine_info() -> dict[str, Any]:
         "python": sys.version.split()[0],
         "python_implementation": platform.python_implementation(),
         "numpy": numpy.__version__,
+        "numba": numba.__version__,
         "mesa": mesa.__version__,
         "git_commit": _git("rev-parse", "HEAD"),
         # The model is being optimised in parallel: record whether model/ had local edits.
@@ -74,7 +76,7 @@ def machine_info() -> dict[str, Any]:
 def print_machine(info: dict[str, Any]) -> None:
     print(
         f"machine: {info['cpu_model']} | cpus {info['cpu_count']} (usable {info['cpu_usable']}) | "
-        f"python {info['python']} | numpy {info['numpy']} | mesa {info['mesa']}"
+        f"python {info['python']} | numpy {info['numpy']} | numba {info.get('numba')} | mesa {info['mesa']}"
     )
     dirty = " (model/ has uncommitted edits)" if info.get("model_dirty") else ""
     load = info.get("load_average_1_5_15")

@@ -9,7 +9,7 @@ reference workload (small numpy operations, like the model's) and reports how sl
 the machine was during the measurement, and the run times scaled to the machine's
 best speed. The verdict is on the raw median.
 
-Run from the repository root:  python -m benchmarks.bench_default_run [--runs 50] [--warmup 5]
+Run from the repository root:  python -m benchmarks.bench_default_run [--runs 200] [--warmup 5]
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def time_reference() -> int:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--runs", type=int, default=50, help="measured runs (default 50)")
+    ap.add_argument("--runs", type=int, default=200, help="measured runs (default 200)")
     ap.add_argument("--warmup", type=int, default=5, help="warm-up runs, not measured (default 5)")
     ap.add_argument("--strict", action="store_true", help="exit with status 1 when the target is missed")
     args = ap.parse_args(argv)

@@ -547,7 +547,7 @@ def calibrate(
 def _calibrate(case: Case, settings: Settings, out: Path, meta: dict[str, Any], engine: Any, started: float,
                progress: Progress | None, write_outputs: bool) -> CalibrationResult:
     say = progress.message if progress is not None else (lambda text: None)
-    engine.prepare(["calibration.abc", "model.model"])
+    engine.prepare(["calibration.abc", "model.model", "model.kernels"])
     meta["engine"] = engine.describe()
     abc = build_abc(case, settings, EngineSampler(engine, settings.seed))
     db = "sqlite:///" + str((out / HISTORY).resolve())
@@ -659,7 +659,7 @@ def _versions() -> dict[str, str | None]:
     from importlib.metadata import PackageNotFoundError, version
 
     out: dict[str, str | None] = {"python": sys.version.split()[0]}
-    for dist in ("phc-synergy", "pyabc", "mesa", "numpy"):
+    for dist in ("phc-synergy", "pyabc", "mesa", "numpy", "numba"):
         try:
             out[dist] = version(dist)
         except PackageNotFoundError:

@@ -355,7 +355,7 @@ def write_outputs(case: Case, settings: Any, history: Any, out: Path, engine: An
     summary = summary_frame(posterior, settings.ranges)
     generations = generations_frame(history)
     if engine is not None:
-        engine.prepare(["calibration.outputs"])
+        engine.prepare(["calibration.outputs", "model.kernels"])
     simulated = run_ppc(case, posterior, names, settings.ppc_draws, settings.seed, engine)
     ppc = ppc_frame(case, simulated)
     files: list[Path] = []

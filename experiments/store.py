@@ -44,7 +44,7 @@ CHUNK_RE = re.compile(r"^chunk-(\d{5,})\.parquet$")
 SERIES_RE = re.compile(r"^series-(\d{5,})\.parquet$")
 FORMAT = "phc-synergy-sweep/1"
 META_COLUMNS: dict[str, str] = {"run_id": "int", "point_id": "int", "replicate": "int", "seed": "int"}
-VERSIONED = ("phc-synergy", "mesa", "numpy", "SALib", "dask", "distributed", "pandas", "pyarrow")
+VERSIONED = ("phc-synergy", "mesa", "numpy", "numba", "SALib", "dask", "distributed", "pandas", "pyarrow")
 
 
 class StoreError(ValueError):

@@ -653,3 +653,17 @@ def test_stored_design_feeds_salib_analysis(method, tmp_path):
 
         result = sobol.analyze(problem, Y, calc_second_order=False, seed=1, num_resamples=20)
         assert len(result["ST"]) == 3
+
+
+def test_preparing_an_engine_runs_the_warm_up_of_modules_that_define_one(monkeypatch):
+    import types
+
+    from experiments.engine import SerialEngine, model_target, target_modules
+
+    calls = []
+    fake = types.ModuleType("fake_kernels")
+    fake.warm_up = lambda: calls.append("warm")
+    monkeypatch.setitem(sys.modules, "fake_kernels", fake)
+    SerialEngine().prepare(["experiments.engine", "fake_kernels"])
+    assert calls == ["warm"]
+    assert "model.kernels" in target_modules(model_target)  # the model's compiled kernels load before any batch
