@@ -15,7 +15,7 @@ scheduler, which lives in this process, is not running during serial rounds); th
 figures are medians over rounds and the ratio is the median of the per-round
 ratios. The run tables of the two engines are checked to be identical.
 
-Run from the repository root:  python -m benchmarks.bench_sweep [--rounds 4] [--points 250] [--replicates 4]
+Run from the repository root:  python -m benchmarks.bench_sweep [--rounds 8] [--points 250] [--replicates 4]
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import statistics
 import sys
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as a file: make the repository importable
@@ -53,6 +54,25 @@ def spec_doc(points: int, replicates: int) -> dict:
     }
 
 
+def _spin(n: int) -> float:
+    """A pure-CPU loop (no memory traffic, no numpy); returns its seconds."""
+    start = time.perf_counter()
+    x = 0
+    for i in range(n):
+        x = (x * 31 + i) % 1_000_003
+    return time.perf_counter() - start
+
+
+def machine_scaling(pool, n: int = 3_000_000) -> float:
+    """The machine's own 2-process speed-up on a pure-CPU loop: the most two workers could give."""
+    start = time.perf_counter()
+    pool.submit(_spin, n).result()
+    one = time.perf_counter() - start
+    start = time.perf_counter()
+    list(pool.map(_spin, [n, n]))
+    return 2 * one / (time.perf_counter() - start)
+
+
 def measure(spec, engine, folder: Path) -> dict:
     from experiments.sweep import run_sweep
 
@@ -62,7 +82,7 @@ def measure(spec, engine, folder: Path) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rounds", type=int, default=4, help="alternating rounds of each engine (default 4)")
+    ap.add_argument("--rounds", type=int, default=8, help="alternating rounds of each engine (default 8)")
     ap.add_argument("--points", type=int, default=250, help="LHS design points (default 250)")
     ap.add_argument("--replicates", type=int, default=4, help="replicates per point (default 4)")
     ap.add_argument("--strict", action="store_true", help="exit with status 1 when the target is missed")
@@ -87,7 +107,8 @@ def main(argv: list[str] | None = None) -> int:
     modules = target_modules(model_target)
     serial_rounds: list[dict] = []
     dask_rounds: list[dict] = []
-    with tempfile.TemporaryDirectory(prefix="bench_sweep_") as tmp:
+    scaling: list[float] = []
+    with tempfile.TemporaryDirectory(prefix="bench_sweep_") as tmp, ProcessPoolExecutor(2) as pool:
         serial = SerialEngine()
         serial.prepare(modules)
         starts: list[float] = []
@@ -104,10 +125,12 @@ def main(argv: list[str] | None = None) -> int:
                     dask2.prepare(modules)
                     starts.append(time.perf_counter() - t0)
                     dask_rounds.append(measure(spec, dask2, Path(tmp) / f"dask{i}"))
+            scaling.append(machine_scaling(pool))
             print(
                 f"round {i + 1}: 1 worker {serial_rounds[-1]['runs_per_s']:6.1f} runs/s, "
                 f"2 workers {dask_rounds[-1]['runs_per_s']:6.1f} runs/s "
-                f"({dask_rounds[-1]['runs_per_s'] / serial_rounds[-1]['runs_per_s']:.2f}x)",
+                f"({dask_rounds[-1]['runs_per_s'] / serial_rounds[-1]['runs_per_s']:.2f}x); "
+                f"machine's own 2-process scaling {scaling[-1]:.2f}x",
                 flush=True,
             )
         a, b = load_sweep(Path(tmp) / "serial0"), load_sweep(Path(tmp) / "dask0")
@@ -125,6 +148,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"median runs/s: 1 worker {one:.1f}, 2 workers {two:.1f}; local cluster start {start_s:.2f} s (median)")
     print(f"identical run tables: {identical}")
     print(
+        f"the machine's own 2-process scaling (a pure-CPU loop, once per round): median "
+        f"{statistics.median(scaling):.2f}x (range {min(scaling):.2f}-{max(scaling):.2f}); "
+        f"the sweep reaches {ratio / statistics.median(scaling):.0%} of it"
+    )
+    print(
         f"target: 2 workers >= {TARGET_RATIO} x 1 worker -> measured {ratio:.2f}x "
         f"(median of {', '.join(f'{r:.2f}' for r in ratios)}): {verdict(ok)}"
     )
@@ -138,6 +166,7 @@ def main(argv: list[str] | None = None) -> int:
             "one_worker": {"runs_per_s": one, "rounds": serial_rounds},
             "two_workers": {"runs_per_s": two, "rounds": dask_rounds, "cluster_start_s": start_s},
             "ratios": ratios,
+            "machine_scaling": {"per_round": scaling, "median": statistics.median(scaling)},
             "ratio": ratio,
             "identical_tables": identical,
             "target": {"metric": "median over rounds of runs/s with 2 workers / runs/s with 1 worker", "bound": TARGET_RATIO},

@@ -399,10 +399,11 @@ def warm_up() -> float:
 
     start = time.perf_counter()
     m = PartnershipModel(seed=0, seats=40, steps=8, meeting_interval=2, shock_month=2, population_size=100)
-    m.run(4)
-    m.remove_key_partner()
-    m.recruit_member()
-    m.run()
+    for month in range(8):
+        if month == 4:
+            m.remove_key_partner()
+            m.recruit_member()
+        m.step()
     return time.perf_counter() - start
 
 
