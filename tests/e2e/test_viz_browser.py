@@ -45,6 +45,16 @@ def field(page, label: str):
     return page.get_by_label(label, exact=True)
 
 
+def eventually(check, timeout: float = 15.0) -> bool:
+    """True once ``check()`` is (the page re-renders its views in separate updates)."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
 def test_a_facilitators_walk_through_the_page(server, open_page, screenshots, tmp_path: Path) -> None:
     _, page = open_page()
     wait_month(page, 0)
@@ -96,13 +106,14 @@ def test_a_facilitators_walk_through_the_page(server, open_page, screenshots, tm
     button(page, "Step").click()  # the page keeps working
     wait_month(page, paused + 1)
     tab(page, "The partnership")
-    assert "Facilitative leadership: 0.9" in page.get_by_test_id("view-synergy").inner_html()
+    assert eventually(lambda: "Facilitative leadership: 0.9" in page.get_by_test_id("view-synergy").inner_html())
 
     # reset: a new run with the new table (16 seats), the last good values kept
     button(page, "Reset").click()
     wait_month(page, 0)
     page.get_by_text("Month 0: 16 of 16 seats filled").wait_for()
-    assert "Facilitative leadership" not in page.get_by_test_id("view-synergy").inner_html()
+    synergy = page.get_by_test_id("view-synergy")
+    assert eventually(lambda: "Facilitative leadership" not in synergy.inner_html())
 
     # each intervention, marked on the time series
     for k in range(1, 4):
@@ -117,7 +128,7 @@ def test_a_facilitators_walk_through_the_page(server, open_page, screenshots, tm
         button(page, name).click()
         page.get_by_text(re.compile(r"^Month 3: ")).first.wait_for()
         page.get_by_test_id("view-synergy").get_by_text(words, exact=True).first.wait_for()
-        assert words in page.get_by_test_id("view-access").inner_html()
+        assert eventually(lambda words=words: words in page.get_by_test_id("view-access").inner_html())
     for k in range(4, 9):
         button(page, "Step").click()
         wait_month(page, k)
