@@ -577,15 +577,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         text = json.dumps(_json_ready(summary), indent=2, allow_nan=False) + "\n"
         writers.append((summary_path, lambda f: f.write(text), False))
     if out is not None:
-        series = model.series()
-        if out.suffix.lower() == ".csv":
-            writers.append((out, lambda f: _write_series_csv(f, series), False))
-        else:
-            writers.append((out, lambda f: _write_series_parquet(f, series), True))
-    _write_all_atomic(writers)
-    for path, _, _ in writers:
-        print(f"wrote {path}")
-    return 0
+        writers.append(_series_writer(out, model.series()))
+    return _write_and_report(writers)
 
 
 def _run_posterior(
@@ -649,10 +642,19 @@ def _run_posterior(
             for name, values in rows.items():
                 if name != "draw":
                     long.setdefault(name, []).extend(list(values))
-        if out.suffix.lower() == ".csv":
-            writers.append((out, lambda f: _write_series_csv(f, long), False))
-        else:
-            writers.append((out, lambda f: _write_series_parquet(f, long), True))
+        writers.append(_series_writer(out, long))
+    return _write_and_report(writers)
+
+
+def _series_writer(out: Path, series: dict[str, Any]) -> tuple[Path, Callable[[Any], None], bool]:
+    """A writer of per-step series for _write_all_atomic: CSV by the file's suffix, otherwise Parquet."""
+    if out.suffix.lower() == ".csv":
+        return out, lambda f: _write_series_csv(f, series), False
+    return out, lambda f: _write_series_parquet(f, series), True
+
+
+def _write_and_report(writers: list[tuple[Path, Callable[[Any], None], bool]]) -> int:
+    """Write every file atomically (all or none), then say where."""
     _write_all_atomic(writers)
     for path, _, _ in writers:
         print(f"wrote {path}")

@@ -248,19 +248,24 @@ def members(W, distance, engagement, occupied, endowment, mobilisation, holds, g
 
 
 @njit(cache=True)
+def _vacate_slot(s, occupant, occupied, engagement, vacant_months, W):
+    """The person in slot ``s`` leaves; their ties go with them."""
+    g = W.shape[1]
+    occupant[s] = 0
+    occupied[s] = False
+    engagement[s] = 0.0
+    vacant_months[s] = 0
+    k, i = s // g, s % g
+    for j in range(g):
+        W[k, i, j] = 0.0
+        W[k, j, i] = 0.0
+
+
+@njit(cache=True)
 def vacate(slots, occupant, occupied, engagement, vacant_months, W):
     """The people in these slots leave; their ties go with them."""
-    g = W.shape[1]
     for n in range(slots.size):
-        s = slots[n]
-        occupant[s] = 0
-        occupied[s] = False
-        engagement[s] = 0.0
-        vacant_months[s] = 0
-        k, i = s // g, s % g
-        for j in range(g):
-            W[k, i, j] = 0.0
-            W[k, j, i] = 0.0
+        _vacate_slot(slots[n], occupant, occupied, engagement, vacant_months, W)
 
 
 @njit(cache=True)
@@ -274,20 +279,12 @@ def turnover(u, occupant, occupied, engagement, vacant_months, joined, org, vali
     seat so far, slots where a new organisation joins).
     """
     S = occupied.size
-    g = W.shape[1]
     departures = 0
     for s in range(S):
         if occupied[s]:
             x = 1.0 - engagement[s]
             if u[0, s] < x * x * dropout + individual_turnover:  # leaving hazard
-                occupant[s] = 0
-                occupied[s] = False
-                engagement[s] = 0.0
-                vacant_months[s] = 0
-                k, i = s // g, s % g
-                for j in range(g):
-                    W[k, i, j] = 0.0
-                    W[k, j, i] = 0.0
+                _vacate_slot(s, occupant, occupied, engagement, vacant_months, W)
                 departures += 1
     # the organisation holds the seat, nobody sits in it: it names someone, or gives the seat up
     for s in range(S):
@@ -302,17 +299,13 @@ def turnover(u, occupant, occupied, engagement, vacant_months, joined, org, vali
                 vacant_months[s] = 0
             elif vacant_months[s] > patience:
                 org[s] = False
-    n_new = 0
-    for s in range(S):
-        if valid[s] and not org[s] and u[2, s] < recruit:
-            n_new += 1
-    joining = np.empty(n_new, dtype=np.int64)
+    joining = np.empty(S, dtype=np.int64)
     n_new = 0
     for s in range(S):
         if valid[s] and not org[s] and u[2, s] < recruit:
             joining[n_new] = s
             n_new += 1
-    return departures, cumulative, joining
+    return departures, cumulative, joining[:n_new]
 
 
 @njit(cache=True)

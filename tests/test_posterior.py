@@ -15,32 +15,6 @@ from experiments.engine import replicate_seeds
 from experiments.spec import load_spec
 from model.scenarios import ScenarioError, load_scenario, posterior_draws, read_scenario
 
-CALIBRATED = """\
-name = "toy_calibrated"
-description = "a hand-made posterior for tests (synthetic)"
-source = "synthetic"
-
-[parameters]
-seats = 10
-population_size = 200
-steps = 18
-
-[posterior]
-source = "hand-made for tests"
-weights = [1.0, 3.0, 0.0]
-
-[posterior.parameters]
-individual_turnover = [0.01, 0.04, 0.09]
-trust_gain = [0.05, 0.15, 0.25]
-"""
-
-
-@pytest.fixture
-def calibrated(tmp_path: Path) -> Path:
-    path = tmp_path / "calibrated.toml"
-    path.write_text(CALIBRATED)
-    return path
-
 
 def test_posterior_is_read_and_normalised(calibrated: Path) -> None:
     scenario = read_scenario(calibrated)
@@ -74,9 +48,11 @@ def test_draws_follow_the_weights_and_the_seed(calibrated: Path) -> None:
         ('source = "hand-made for tests"\n', "", "posterior.source"),
     ],
 )
-def test_bad_posteriors_are_refused_naming_the_field(tmp_path: Path, old: str, new: str, field: str) -> None:
+def test_bad_posteriors_are_refused_naming_the_field(
+    tmp_path: Path, calibrated_toml: str, old: str, new: str, field: str
+) -> None:
     path = tmp_path / "bad.toml"
-    path.write_text(CALIBRATED.replace(old, new, 1))
+    path.write_text(calibrated_toml.replace(old, new, 1))
     with pytest.raises(ScenarioError) as info:
         read_scenario(path)
     assert info.value.field == field

@@ -23,25 +23,6 @@ from viz import ensemble as ens
 from viz import figures, labels, serve
 from viz.session import SessionError, WorkshopSession, scenario_toml, seat_positions
 
-CALIBRATED = """\
-name = "toy_calibrated"
-description = "a hand-made posterior for tests (synthetic)"
-source = "synthetic"
-
-[parameters]
-seats = 10
-population_size = 300
-steps = 18
-
-[posterior]
-source = "hand-made for tests"
-weights = [1.0, 3.0, 0.0]
-
-[posterior.parameters]
-individual_turnover = [0.01, 0.04, 0.09]
-trust_gain = [0.05, 0.15, 0.25]
-"""
-
 
 @pytest.fixture
 def small(tmp_path: Path) -> Path:
@@ -266,12 +247,10 @@ def test_replicates_field_is_checked() -> None:
             ens.parse_replicates(bad)
 
 
-def test_calibrated_scenario_compares_over_posterior_draws(tmp_path: Path) -> None:
+def test_calibrated_scenario_compares_over_posterior_draws(calibrated: Path) -> None:
     from viz.app import build_plan
 
-    path = tmp_path / "calibrated.toml"
-    path.write_text(CALIBRATED)
-    s = WorkshopSession(str(path))
+    s = WorkshopSession(str(calibrated))
     assert s.posterior is not None and s.posterior.size == 3
     s.set_parameter("leadership", "0.9")
     plan = build_plan(s, 6, replay=False)
