@@ -60,9 +60,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from model.errors import InputFileError, read_toml
+from model.errors import InputFileError, file_kind, read_toml
 from model.outputs import OUTPUT_MEANINGS, OUTPUTS
 from model.parameters import PARAMETERS, ParameterError, validate_parameters
+from model.seeds import MAX_SEED, SEED_RULE
 
 DATA_DIR: Path = Path(__file__).with_name("data")
 
@@ -104,7 +105,7 @@ SETTINGS: dict[str, tuple[Any, str, float | None, float | None, str]] = {
     "max_simulations": (20_000, "int", 1, 10**9, "a positive integer"),
     "min_epsilon": (1.0, "float", 0, None, "a number >= 0"),
     "min_acceptance_rate": (0.01, "float", 0, 1, "a number in [0, 1)"),
-    "seed": (20211, "int", 0, 2**63 - 1, "an integer in [0, 2^63 - 1]"),
+    "seed": (20211, "int", 0, MAX_SEED, SEED_RULE),
     "ppc_draws": (200, "int", 1, 100_000, "an integer in [1, 100000]"),
 }
 DEFAULT_CALIBRATE: tuple[str, ...] = ("individual_turnover", "leadership", "trust_gain")
@@ -195,15 +196,16 @@ def resolve_case(name_or_path: str | Path) -> Path:
     """The file a shipped case name or a path refers to."""
     text = str(name_or_path)
     shipped = shipped_cases()
-    if isinstance(name_or_path, str) and text in shipped and not Path(text).exists():
-        return shipped[text]
     path = Path(text).expanduser()
-    if not path.exists():
+    kind = file_kind(path, CaseError)
+    if isinstance(name_or_path, str) and text in shipped and file_kind(Path(text), CaseError) == "missing":
+        return shipped[text]
+    if kind == "missing":
         raise CaseError(
             "no such case file" + (f" (shipped cases: {', '.join(shipped)})" if shipped else ""),
             path=path, field="case", value=text, allowed="an existing .toml case file or a shipped case name",
         )
-    if not path.is_file():
+    if kind != "file":
         raise CaseError("not a file", path=path, field="case", value=text, allowed="a .toml case file")
     return path
 
@@ -313,7 +315,7 @@ def _structure(table: dict[str, Any], steps: int, fail, path: Path) -> dict[str,
         raise fail("structure.steps", "the horizon is set in [settings] steps, not in [structure]",
                    table["steps"], "settings.steps")
     try:
-        full = validate_parameters({**table, "steps": steps})
+        full = validate_parameters({**table, "steps": steps}, strict=True)
     except ParameterError as exc:
         raise fail(f"structure.{exc.name}", f"{exc.value!r} is not allowed: {exc.allowed}", exc.value,
                    exc.allowed) from None
@@ -351,7 +353,10 @@ def _number(v: Any, integer: bool = False) -> float | int | None:
                 return None
             v = int(v)
         return v
-    return float(v)
+    try:
+        return float(v)
+    except OverflowError:  # an int too large for a float (TOML allows any size)
+        return None
 
 
 def _targets(targets: list[dict[str, Any]], steps: int, seats: int, fail) -> tuple[Observation, ...]:

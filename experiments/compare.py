@@ -44,11 +44,13 @@ from typing import Any
 import numpy as np
 
 from experiments.sensitivity import pyplot, write_csv_atomic, write_figure_atomic, write_text_atomic
-from model.errors import read_toml
+from model.errors import file_kind, read_toml
 from model.parameters import PARAMETERS, ParameterError, validate_parameters
 from model.scenarios import ScenarioError, load_scenario, read_scenario
+from model.seeds import SEED_RULE, is_seed
 
 COMPARE_FORMAT = 1
+MAX_REPLICATES = 100_000  # as for a sweep spec (experiments.spec.MAX_REPLICATES)
 RUNS_DIR = "runs"
 DEFAULT_REPLICATES = 20
 DEFAULT_ROOT_SEED = 20211
@@ -103,8 +105,13 @@ class CompareResult:
 
 
 # ---------------------------------------------------------------------------- building
-def make_variant(name: str, scenario: str, overrides: dict[str, Any] | None = None, where: str = "") -> Variant:
-    """A variant: the scenario's parameters with ``overrides`` (checked against the schema)."""
+def make_variant(
+    name: str, scenario: str, overrides: dict[str, Any] | None = None, where: str = "", strict: bool = False
+) -> Variant:
+    """A variant: the scenario's parameters with ``overrides`` (checked against the schema).
+
+    ``strict`` refuses numbers written as text (overrides read from a TOML config).
+    """
     prefix = f"{where}: " if where else ""
     try:
         params = load_scenario(scenario)
@@ -117,7 +124,7 @@ def make_variant(name: str, scenario: str, overrides: dict[str, Any] | None = No
             hint = f" (did you mean {near[0]!r}?)" if near else ""
             raise CompareError(f"{prefix}unknown parameter {key!r}{hint}; see 'phc-synergy params'")
         try:
-            checked[key] = PARAMETERS[key].validate(value)
+            checked[key] = PARAMETERS[key].validate(value, strict=strict)
         except ParameterError as exc:
             raise CompareError(f"{prefix}{exc}") from None
     params.update(copy.deepcopy(checked))
@@ -150,14 +157,24 @@ def from_scenarios(
 def load_config(path: str | Path) -> Comparison:
     """Read a comparison config (see the module doc and experiments/configs/cases.toml)."""
     path = Path(path).expanduser()
-    if not path.is_file():
-        raise CompareError(f"{path}: no such config file")
-    doc = read_toml(path, lambda message, path: CompareError(f"{path}: {message}"))
+
+    def error(message: str, path: Any) -> CompareError:
+        return CompareError(f"{path}: {message}")
+
+    kind = file_kind(path, error)
+    if kind != "file":
+        raise CompareError(f"{path}: {'no such config file' if kind == 'missing' else 'not a file'}")
+    doc = read_toml(path, error)
     for key in doc:
         if key not in CONFIG_KEYS:
             raise CompareError(f"{path}: unknown key {key!r}; allowed: {', '.join(CONFIG_KEYS)}")
-    replicates = _int(doc.get("replicates", DEFAULT_REPLICATES), f"{path}: replicates", 1)
-    root_seed = _int(doc.get("root_seed", DEFAULT_ROOT_SEED), f"{path}: root_seed", 0)
+    replicates = _int(doc.get("replicates", DEFAULT_REPLICATES), f"{path}: replicates", 1, MAX_REPLICATES)
+    root_seed = doc.get("root_seed", DEFAULT_ROOT_SEED)
+    if not is_seed(root_seed):
+        raise CompareError(f"{path}: root_seed = {root_seed!r} is not allowed: {SEED_RULE}")
+    for key in ("name", "description"):
+        if key in doc and not isinstance(doc[key], str):
+            raise CompareError(f"{path}: {key} = {doc[key]!r} is not allowed: a string")
     fixed = doc.get("fixed", {})
     if not isinstance(fixed, dict):
         raise CompareError(f"{path}: [fixed] must be a table of parameter values")
@@ -181,21 +198,23 @@ def load_config(path: str | Path) -> Comparison:
             raise CompareError(f"{where}: 'scenario' must name a shipped scenario or a .toml file")
         if scenario.endswith(".toml") and not Path(scenario).is_absolute():
             scenario = str(base_dir / scenario)
-        name = str(entry.get("name") or scenario)
+        if "name" in entry and not (isinstance(entry["name"], str) and entry["name"].strip()):
+            raise CompareError(f"{where}: name = {entry['name']!r} is not allowed: a non-empty string")
+        name = entry.get("name") or scenario
         if name in (v.name for v in variants):
             raise CompareError(f"{where}: the name {name!r} is used twice")
         overrides = entry.get("set", {})
         if not isinstance(overrides, dict):
             raise CompareError(f"{where}: 'set' must be a table of parameter values")
-        variants.append(make_variant(name, scenario, {**fixed, **overrides}, where=f"{where} ({name})"))
+        variants.append(make_variant(name, scenario, {**fixed, **overrides}, where=f"{where} ({name})", strict=True))
     return Comparison(
         str(doc.get("name") or path.stem), str(doc.get("description", "")), variants, replicates, root_seed, str(path)
     )
 
 
-def _int(value: Any, what: str, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise CompareError(f"{what} = {value!r} is not allowed: an integer >= {low}")
+def _int(value: Any, what: str, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise CompareError(f"{what} = {value!r} is not allowed: an integer in [{low}, {high:,}]")
     return value
 
 
@@ -407,6 +426,7 @@ def run_compare(
     engine: Any = None,
     resume: bool = False,
     progress: Any = None,
+    on_start: Any = None,
 ) -> CompareResult:
     """Run every variant's replicates into ``OUT/runs`` (resumable) and write the tables, fan charts and compare.md."""
     from experiments.store import load_series, load_sweep
@@ -417,7 +437,14 @@ def run_compare(
         raise CompareError(f"{str(out)!r} exists and is not a folder")
     plan = comparison_plan(comp)
     sweep = run_sweep(
-        plan, out / RUNS_DIR, workers=workers, scheduler=scheduler, engine=engine, resume=resume, progress=progress
+        plan,
+        out / RUNS_DIR,
+        workers=workers,
+        scheduler=scheduler,
+        engine=engine,
+        resume=resume,
+        progress=progress,
+        on_start=on_start,
     )
     df = load_sweep(out / RUNS_DIR)
     series = load_series(out / RUNS_DIR)

@@ -58,13 +58,15 @@ from model.errors import InputFileError, read_toml
 from model.outputs import OUTPUTS, SUMMARY_OUTPUTS
 from model.parameters import PARAMETERS, ParameterError, validate_parameters
 from model.scenarios import ScenarioError, load_scenario, read_scenario
+from model.seeds import MAX_SEED, SEED_RULE
 
 SPEC_FORMAT = 1  # bumped when the meaning of a normalised spec changes (changes every hash)
 DESIGNS: tuple[str, ...] = ("grid", "lhs", "sobol", "morris")
 DUMMY = "dummy"  # name of the input the model ignores (morris and sobol designs)
 MAX_RUNS = 10_000_000
 MAX_REPLICATES = 100_000
-MAX_SEED = 2**63 - 1
+MAX_LEVELS = MAX_RUNS  # grid and Morris levels of one input (a grid's size is checked from the product)
+MAX_SOBOL_N = 2**23  # the largest power of two whose base sample fits in MAX_RUNS
 DEFAULT_GRID_LEVELS = 3
 DEFAULT_MORRIS_LEVELS = 4
 
@@ -72,9 +74,9 @@ TOP_LEVEL: dict[str, str] = {
     "name": "a string naming the sweep (default: the file name)",
     "description": "a one-line string",
     "scenario": "a shipped scenario name or a path to a scenario .toml file (relative to the spec)",
-    "root_seed": f"an integer in [0, {MAX_SEED}]",
-    "replicates": f"an integer in [1, {MAX_REPLICATES}]",
-    "steps": "an integer number of months (the model's 'steps' parameter)",
+    "root_seed": SEED_RULE,
+    "replicates": f"an integer in [1, {MAX_REPLICATES:,}]",
+    "steps": "an integer number of months in [1, 600] (the model's 'steps' parameter)",
     "fixed": "a table of parameter values every run gets ([fixed])",
     "vary": "a table of varied parameters ([vary]; optional for a grid: one point)",
     "design": "a table describing the design ([design])",
@@ -84,25 +86,28 @@ TOP_LEVEL: dict[str, str] = {
 }
 REQUIRED = ("scenario", "root_seed", "replicates", "design")
 DESIGN_KEYS: dict[str, dict[str, str]] = {
-    "grid": {"levels": "an integer >= 2: values per varied parameter (default 3)"},
-    "lhs": {"n": "an integer >= 2: the number of design points", "seed": "the sampler's seed (default: root_seed)"},
+    "grid": {"levels": f"an integer in [2, {MAX_LEVELS:,}]: values per varied parameter (default 3)"},
+    "lhs": {
+        "n": f"an integer in [2, {MAX_RUNS:,}]: the number of design points",
+        "seed": f"the sampler's seed, {SEED_RULE} (default: root_seed)",
+    },
     "sobol": {
-        "n": "a power of two >= 2 (e.g. 256, 512, 1024): the base sample size",
+        "n": f"a power of two in [2, {MAX_SOBOL_N:,}] (e.g. 256, 512, 1024): the base sample size",
         "calc_second_order": "true or false (default false): sample for second-order indices too",
         "dummy": "true or false (default false): add an input the model ignores",
-        "seed": "the sampler's seed (default: root_seed)",
+        "seed": f"the sampler's seed, {SEED_RULE} (default: root_seed)",
     },
     "morris": {
-        "trajectories": "an integer >= 2: the number of trajectories",
-        "levels": "an even integer >= 2: grid levels of each input (default 4)",
+        "trajectories": f"an integer in [2, {MAX_RUNS:,}]: the number of trajectories",
+        "levels": f"an even integer in [2, {MAX_LEVELS:,}]: grid levels of each input (default 4)",
         "dummy": "true or false (default false): add an input the model ignores",
-        "seed": "the sampler's seed (default: root_seed)",
+        "seed": f"the sampler's seed, {SEED_RULE} (default: root_seed)",
     },
 }
 VARY_KEYS: dict[str, str] = {
     "low": "the lowest value (default: the schema's lower bound)",
     "high": "the highest value (default: the schema's upper bound)",
-    "levels": "grid only: an integer >= 2, values for this parameter",
+    "levels": f"grid only: an integer in [2, {MAX_LEVELS:,}], values for this parameter",
     "values": "grid only: an explicit list of values",
 }
 OUTPUT_KEYS: dict[str, str] = {
@@ -125,17 +130,28 @@ class Varied:
     levels: int | None = None  # grid: number of values (when values is None)
     values: tuple | None = None  # grid: explicit values
 
+    def grid_size(self) -> int:
+        """How many values :meth:`grid_values` gives, from the numbers alone (nothing is built)."""
+        if self.values is not None:
+            return len(self.values)
+        levels = self.levels or DEFAULT_GRID_LEVELS
+        if self.kind == "int":
+            # levels evenly spaced and rounded give every integer of the range once the spacing is below 1
+            return min(levels, math.floor(self.high) - math.ceil(self.low) + 1)
+        return levels
+
     def grid_values(self) -> list:
-        """The values a grid design gives this input (integers rounded and de-duplicated)."""
+        """The values a grid design gives this input (integers rounded and de-duplicated, in order)."""
         if self.values is not None:
             return list(self.values)
-        raw = np.linspace(self.low, self.high, self.levels or DEFAULT_GRID_LEVELS)
-        out: list = []
-        for x in raw:
-            v = _round_int(x) if self.kind == "int" else float(x)
-            if v not in out:
-                out.append(v)
-        return out
+        levels = self.levels or DEFAULT_GRID_LEVELS
+        if self.kind == "int":
+            lo, hi = math.ceil(self.low), math.floor(self.high)
+            if levels >= hi - lo + 1:  # every integer of the range, without a linspace of `levels` values
+                return list(range(lo, hi + 1))
+        raw = np.linspace(self.low, self.high, levels)
+        values = (_round_int(x) for x in raw) if self.kind == "int" else (float(x) for x in raw)
+        return list(dict.fromkeys(values))  # de-duplicated in one pass, first occurrence kept
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"kind": self.kind, "low": self.low, "high": self.high}
@@ -405,12 +421,16 @@ class _Checker:
         calc_second_order = dummy = False
         seed = root_seed
         if "seed" in design_doc:
-            seed = self.integer("design.seed", design_doc["seed"], 0, MAX_SEED, f"an integer in [0, {MAX_SEED}]")
+            seed = self.integer("design.seed", design_doc["seed"], 0, MAX_SEED, DESIGN_KEYS[method]["seed"])
         if "dummy" in design_doc:
             dummy = self.boolean("design.dummy", design_doc["dummy"], DESIGN_KEYS[method]["dummy"])
         if method == "grid":
             levels = self.integer(
-                "design.levels", design_doc.get("levels", DEFAULT_GRID_LEVELS), 2, None, DESIGN_KEYS["grid"]["levels"]
+                "design.levels",
+                design_doc.get("levels", DEFAULT_GRID_LEVELS),
+                2,
+                MAX_LEVELS,
+                DESIGN_KEYS["grid"]["levels"],
             )
             # [design] levels is the default for every varied input that sets neither levels nor values
             varied = tuple(
@@ -425,9 +445,10 @@ class _Checker:
                 raise self.fail("design.n", None, DESIGN_KEYS["sobol"]["n"], "missing [design] n: the base sample size")
             n = design_doc["n"]
             allowed = DESIGN_KEYS["sobol"]["n"]
-            if isinstance(n, bool) or not isinstance(n, int) or n < 2 or n & (n - 1):
-                lower = 2 ** max(1, math.floor(math.log2(n))) if isinstance(n, int) and n >= 2 else 2
-                hint = f" (nearest below: {lower}, above: {lower * 2})" if isinstance(n, int) and n > 2 else ""
+            if isinstance(n, bool) or not isinstance(n, int) or n < 2 or n > MAX_SOBOL_N or n & (n - 1):
+                plain = isinstance(n, int) and not isinstance(n, bool)
+                lower = 2 ** max(1, n.bit_length() - 1) if plain and n >= 2 else 2
+                hint = f" (nearest below: {lower}, above: {lower * 2})" if plain and 2 < n < MAX_SOBOL_N else ""
                 raise self.fail(
                     "design.n",
                     n,
@@ -451,14 +472,14 @@ class _Checker:
                 "design.trajectories", design_doc["trajectories"], 2, MAX_RUNS, DESIGN_KEYS["morris"]["trajectories"]
             )
             levels = design_doc.get("levels", DEFAULT_MORRIS_LEVELS)
-            levels = self.integer("design.levels", levels, 2, None, DESIGN_KEYS["morris"]["levels"])
+            levels = self.integer("design.levels", levels, 2, MAX_LEVELS, DESIGN_KEYS["morris"]["levels"])
             if levels % 2:
                 raise self.fail("design.levels", levels, DESIGN_KEYS["morris"]["levels"])
 
-        # size check before sampling anything
+        # size check from the numbers, before anything is sampled or built
         D = len(varied) + (1 if dummy else 0)
         if method == "grid":
-            points = math.prod(len(v.grid_values()) for v in varied)
+            points = math.prod(v.grid_size() for v in varied)
         elif method == "lhs":
             points = n
         elif method == "sobol":
@@ -466,12 +487,13 @@ class _Checker:
         else:
             points = trajectories * (D + 1)
         if points * replicates > MAX_RUNS:
+            sizes = " x ".join(f"{v.grid_size():,}" for v in varied) + " = " if method == "grid" else ""
             raise self.fail(
                 "design",
                 points * replicates,
                 f"at most {MAX_RUNS:,} runs",
-                f"the design makes {points:,} points x {replicates} replicates = {points * replicates:,} runs;"
-                f" at most {MAX_RUNS:,} are allowed",
+                f"the {method} design makes {sizes}{_big(points)} points x {replicates:,} replicates ="
+                f" {_big(points * replicates)} runs; at most {MAX_RUNS:,} runs are allowed",
             )
 
         design = sample_design(
@@ -541,7 +563,7 @@ class _Checker:
         for key, value in fixed_doc.items():
             p = self.parameter("fixed", key, value)
             try:
-                out[key] = p.validate(value)
+                out[key] = p.validate(value, strict=True)
             except ParameterError as exc:
                 raise self.fail(f"fixed.{key}", value, exc.allowed) from None
         if "steps" in self.doc:
@@ -551,11 +573,11 @@ class _Checker:
                     "steps", steps, "one place", "'steps' is given both at the top level and in [fixed]: keep one"
                 )
             try:
-                out["steps"] = PARAMETERS["steps"].validate(steps)
+                out["steps"] = PARAMETERS["steps"].validate(steps, strict=True)
             except ParameterError as exc:
                 raise self.fail("steps", steps, exc.allowed) from None
         try:
-            validate_parameters({**base, **out})
+            validate_parameters({**base, **out}, strict=True)
         except ParameterError as exc:
             raise self.fail(
                 f"fixed.{exc.name}",
@@ -654,7 +676,7 @@ class _Checker:
             if value is None:  # the schema has no bound there
                 raise self.fail(where, value, f"a number (the schema of {name} has no {which} bound)")
             try:
-                return p.validate(value)
+                return p.validate(value, strict=True)
             except ParameterError:
                 outside = (
                     isinstance(value, int | float)
@@ -683,7 +705,7 @@ class _Checker:
             checked: list = []
             for v in values:
                 try:
-                    c = p.validate(v)
+                    c = p.validate(v, strict=True)
                 except ParameterError:
                     raise self.fail(
                         f"vary.{name}.values",
@@ -710,7 +732,7 @@ class _Checker:
             )
         levels = None
         if "levels" in entry:
-            levels = self.integer(f"vary.{name}.levels", entry["levels"], 2, None, VARY_KEYS["levels"])
+            levels = self.integer(f"vary.{name}.levels", entry["levels"], 2, MAX_LEVELS, VARY_KEYS["levels"])
         return Varied(name, kind, low=low, high=high, levels=levels)
 
     def outputs(self) -> tuple[str, ...]:
@@ -832,6 +854,11 @@ def sample_design(
 # ---------------------------------------------------------------------------- helpers
 def _round_int(x: float) -> int:
     return math.floor(float(x) + 0.5)
+
+
+def _big(n: int) -> str:
+    """A count with thousands separators, or as a power of ten when it would be longer than a line can hold."""
+    return f"{n:,}" if n < 10**15 else f"about 10^{len(str(n)) - 1}"
 
 
 def _num(x: Any) -> str:

@@ -32,6 +32,7 @@ from model.agents import (
 )
 from model.outputs import OUTPUTS, summarise
 from model.parameters import STAKEHOLDER_TYPES, ParameterError, validate_parameters
+from model.seeds import SEED_RULE, is_seed
 
 # ---- constants of the mechanics (rationale in docs/ODD.md, "Submodels")
 PLENARY_SEATS = 30  # largest partnership that works as one table; larger ones work in committees
@@ -116,8 +117,8 @@ class PartnershipModel(mesa.Model):
     def __init__(self, seed: int | None = None, **parameters: Any):
         if seed is None:
             seed = int(np.random.SeedSequence().entropy % (2**63))
-        if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-            raise ParameterError("seed", seed, "a non-negative integer")
+        if not is_seed(seed):
+            raise ParameterError("seed", seed, SEED_RULE)
         seed = int(seed)
         super().__init__(seed=seed)
         self.seed = seed

@@ -63,17 +63,22 @@ class Parameter:
             return (
                 "a table of non-negative seat weights by stakeholder type ("
                 + ", ".join(STAKEHOLDER_TYPES)
-                + ") with a positive total"
+                + ") with a positive, finite total"
             )
         word = "an integer" if self.kind is int else "a number"
         return f"{word} in [{_fmt(self.low)}, {_fmt(self.high)}]"
 
-    def validate(self, value: Any, where: str | None = None) -> Any:
-        """Return ``value`` coerced to the parameter's type, or raise ParameterError."""
+    def validate(self, value: Any, where: str | None = None, *, strict: bool = False) -> Any:
+        """Return ``value`` coerced to the parameter's type, or raise ParameterError.
+
+        Text is parsed as a number (``--set seats=12``, a form field) unless ``strict``:
+        files in TOML (scenarios, sweep specs, case files, configs) have real numbers and
+        tables, so there ``"12"`` is a mistake worth naming rather than guessing at.
+        """
         if self.kind is dict:
-            return _validate_composition(self, value, where)
+            return _validate_composition(self, value, where, strict)
         if isinstance(value, bool) or not isinstance(value, int | float):
-            if isinstance(value, str):
+            if isinstance(value, str) and not strict:
                 value = _parse_number(self, value, where)
             elif hasattr(value, "item") and not isinstance(value, bool):  # numpy scalar
                 value = value.item()
@@ -83,18 +88,16 @@ class Parameter:
                 raise ParameterError(self.name, value, self.allowed(), where)
         if isinstance(value, float) and not math.isfinite(value):
             raise ParameterError(self.name, value, self.allowed(), where)
-        if self.kind is int:
-            if isinstance(value, float):
-                if not value.is_integer():
-                    raise ParameterError(self.name, value, self.allowed(), where)
-                value = int(value)
-        else:
-            value = float(value)
+        if self.kind is int and isinstance(value, float):
+            if not value.is_integer():
+                raise ParameterError(self.name, value, self.allowed(), where)
+            value = int(value)
+        # bounds before float(): an int too large for a float (TOML allows any size) is simply out of bounds
         if (self.low is not None and value < self.low) or (
             self.high is not None and value > self.high
         ):
             raise ParameterError(self.name, value, self.allowed(), where)
-        return value
+        return value if self.kind is int else float(value)
 
 
 def _fmt(x: float | None) -> str:
@@ -110,10 +113,10 @@ def _parse_number(p: Parameter, text: str, where: str | None) -> float | int:
         raise ParameterError(p.name, text, p.allowed(), where) from None
 
 
-def _validate_composition(p: Parameter, value: Any, where: str | None) -> dict | None:
+def _validate_composition(p: Parameter, value: Any, where: str | None, strict: bool = False) -> dict | None:
     if value is None:
         return None
-    if isinstance(value, str):  # "clinician:3,academic:2"
+    if isinstance(value, str) and not strict:  # "clinician:3,academic:2"
         parsed: dict[str, Any] = {}
         for part in filter(None, (s.strip() for s in value.split(","))):
             key, sep, num = part.partition(":")
@@ -127,14 +130,16 @@ def _validate_composition(p: Parameter, value: Any, where: str | None) -> dict |
     for key, weight in value.items():
         if key not in STAKEHOLDER_TYPES:
             raise ParameterError(f"{p.name}.{key}", weight, "a stakeholder type, one of " + ", ".join(STAKEHOLDER_TYPES), where)
+        numeric = isinstance(weight, int | float) or (isinstance(weight, str) and not strict)
         try:
-            w = float(weight) if not isinstance(weight, bool) else math.nan
-        except (TypeError, ValueError):
+            w = float(weight) if numeric and not isinstance(weight, bool) else math.nan
+        except (ValueError, OverflowError):  # OverflowError: an int too large for a float
             w = math.nan
         if not math.isfinite(w) or w < 0:
             raise ParameterError(f"{p.name}.{key}", weight, "a non-negative number", where)
         out[key] = w
-    if sum(out.values()) <= 0:
+    total = math.fsum(out.values())
+    if not (0 < total < math.inf):  # the model divides by the total: it must be a positive, finite number
         raise ParameterError(p.name, value, p.allowed(), where)
     return out
 
@@ -213,16 +218,17 @@ PARAMETERS: dict[str, Parameter] = {
 DEFAULTS: dict[str, Any] = {name: p.default for name, p in PARAMETERS.items()}
 
 
-def validate_parameters(values: dict[str, Any], where: str | None = None) -> dict[str, Any]:
+def validate_parameters(values: dict[str, Any], where: str | None = None, *, strict: bool = False) -> dict[str, Any]:
     """Return a complete, validated parameter dict (defaults filled in).
 
     Raises ParameterError naming the first unknown, mistyped or out-of-bounds parameter.
+    ``strict`` refuses numbers written as text (see :meth:`Parameter.validate`).
     """
     out = dict(DEFAULTS)
     for name, value in values.items():
         if name not in PARAMETERS:
             raise ParameterError(name, value, "not a parameter of the model; see 'phc-synergy params'", where)
-        out[name] = PARAMETERS[name].validate(value, where)
+        out[name] = PARAMETERS[name].validate(value, where, strict=strict)
     if out["shock_month"] > out["steps"]:
         raise ParameterError(
             "shock_month", out["shock_month"], f"0 (no shock) or a month in [1, steps = {out['steps']}]", where

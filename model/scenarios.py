@@ -46,7 +46,7 @@ from typing import Any
 
 import numpy as np
 
-from model.errors import InputFileError, read_toml
+from model.errors import InputFileError, file_kind, read_toml
 from model.parameters import PARAMETERS, ParameterError, validate_parameters
 
 SCENARIO_DIR: Path = Path(__file__).with_name("scenarios")
@@ -141,18 +141,19 @@ def resolve(name_or_path: str | Path) -> Path:
         return shipped[text]
     path = Path(text).expanduser()
     looks_like_path = isinstance(name_or_path, Path) or text.endswith(".toml") or "/" in text or "\\" in text
-    if not looks_like_path and not path.exists():
+    kind = file_kind(path, ScenarioError)
+    if not looks_like_path and kind == "missing":
         raise ScenarioError(
             f"unknown scenario {text!r}; shipped scenarios are {', '.join(shipped)}, or give the path to a .toml file",
             field="scenario",
             value=text,
             allowed=", ".join(shipped) + ", or a path to a .toml file",
         )
-    if not path.exists():
+    if kind == "missing":
         raise ScenarioError(
             "no such scenario file", path=path, field="scenario", value=text, allowed="an existing .toml file"
         )
-    if not path.is_file():
+    if kind != "file":
         raise ScenarioError("not a file", path=path, field="scenario", value=text, allowed="a .toml file")
     return path
 
@@ -225,12 +226,8 @@ def _read_posterior(table: dict[str, Any], path: Path) -> Posterior:
     source, weights, params = table["source"], table["weights"], table["parameters"]
     if not isinstance(source, str):
         raise fail("source", source, f"[posterior] source = {source!r} is not allowed: it must be a string")
-    ok = (
-        isinstance(weights, list)
-        and weights
-        and all(isinstance(w, int | float) and not isinstance(w, bool) and math.isfinite(w) and w >= 0 for w in weights)
-    )
-    if not ok or sum(weights) <= 0:
+    scaled = _relative_weights(weights)
+    if scaled is None:
         raise fail("weights", weights, f"[posterior] weights is not allowed: it must be {POSTERIOR_KEYS['weights']}")
     if not isinstance(params, dict) or not params:
         raise fail("parameters", params, "[posterior.parameters] must name at least one calibrated parameter")
@@ -238,6 +235,10 @@ def _read_posterior(table: dict[str, Any], path: Path) -> Posterior:
     for name, values in params.items():
         if name not in PARAMETERS:
             raise fail(f"parameters.{name}", values, f"[posterior.parameters] {name!r} is not a parameter of the model")
+        if not PARAMETERS[name].sweepable:  # a posterior is over numbers: its medians and draws are numbers
+            raise fail(
+                f"parameters.{name}", values, f"[posterior.parameters] {name!r} is a table of weights, not a number"
+            )
         if not isinstance(values, list) or len(values) != len(weights):
             raise fail(
                 f"parameters.{name}",
@@ -245,15 +246,41 @@ def _read_posterior(table: dict[str, Any], path: Path) -> Posterior:
                 f"[posterior.parameters] {name} must be an array of {len(weights)} values (one per weight)",
             )
         try:
-            checked[name] = [PARAMETERS[name].validate(v, where=str(path)) for v in values]
+            checked[name] = [PARAMETERS[name].validate(v, where=str(path), strict=True) for v in values]
         except ParameterError as exc:
             raise fail(
                 f"parameters.{name}",
                 exc.value,
                 f"[posterior.parameters] {name}: {exc.value!r} is not allowed: {exc.allowed}",
             ) from None
-    total = float(sum(weights))
-    return Posterior(checked, [float(w) / total for w in weights], source)
+    return Posterior(checked, scaled, source)
+
+
+def _relative_weights(weights: Any) -> list[float] | None:
+    """Weights scaled to sum to 1, or None unless they are a non-empty list of finite numbers >= 0, not all 0.
+
+    Weights are relative, so they are divided by the largest first: no sum can overflow
+    (``[1e308, 1e308]`` is two equal weights) and ints too large for a float are refused.
+    """
+    if not isinstance(weights, list) or not weights:
+        return None
+    values: list[float] = []
+    for w in weights:
+        if isinstance(w, bool) or not isinstance(w, int | float):
+            return None
+        try:
+            f = float(w)
+        except OverflowError:
+            return None
+        if not (math.isfinite(f) and f >= 0):
+            return None
+        values.append(f)
+    largest = max(values)
+    if largest <= 0:
+        return None
+    relative = [v / largest for v in values]
+    total = math.fsum(relative)
+    return [v / total for v in relative]
 
 
 def posterior_draws(name_or_path: str | Path, n: int, seed: int) -> list[dict[str, Any]]:
@@ -291,7 +318,7 @@ def scenario_overrides(name_or_path: str | Path) -> dict[str, Any]:
 
 def _validated(scenario: Scenario) -> dict[str, Any]:
     try:
-        return validate_parameters(scenario.overrides, where=str(scenario.path))
+        return validate_parameters(scenario.overrides, where=str(scenario.path), strict=True)
     except ParameterError as exc:
         err = ScenarioError(
             f"[parameters] {exc.name} = {exc.value!r} is not allowed: {exc.allowed}",

@@ -176,7 +176,7 @@ def test_bad_structure(tmp_path, text, field, words):
         ("[parameters.seats]\nx = 1", "seats", "x", "an integer"),
         ("[parameters.composition]\nnurse = 1", "composition.nurse", "1", "stakeholder type"),
         ("[parameters.composition]\nacademic = -1", "composition.academic", "-1", "non-negative"),
-        ("[parameters.composition]\nacademic = 0", "composition", "academic", "positive total"),
+        ("[parameters.composition]\nacademic = 0", "composition", "academic", "positive, finite total"),
     ],
 )
 def test_bad_parameter_names_file_field_value_and_what_is_allowed(tmp_path, body, field, value, allowed):
