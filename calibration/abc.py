@@ -57,14 +57,13 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
-import fcntl
 import json
 import logging
 import math
 import os
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -73,13 +72,14 @@ import numpy as np
 import pyabc
 from pyabc.sampler import Sampler
 
-from calibration.cases import Case, Observation, check_calibrated_name
+from calibration.cases import SETTINGS, Case, Observation, check_calibrated_name
+from experiments.lock import LOCK, FolderLock
 from model.parameters import PARAMETERS
+from model.seeds import MAX_SEED, SEED_RULE, is_seed
 
-SEED_MASK = 2**63 - 1
+SEED_MASK = MAX_SEED
 HISTORY = "history.db"
 META = "_calibration.json"
-LOCK = "_lock"
 FORMAT = "phc-synergy-calibration/1"
 MAX_BATCH = 50  # evaluations per task at most
 
@@ -320,14 +320,14 @@ def make_settings(
     s = case.settings
     if generations is None and max_simulations is None:
         generations, max_simulations = s["generations"], s["max_simulations"]
+    # the bounds of a case file's [settings], whether a value comes from there or from an option
     for label, value in (("population", population), ("generations", generations),
                          ("max_simulations", max_simulations)):
-        if value is not None and (isinstance(value, bool) or int(value) != value or value < 1):
-            raise CalibrationError(f"{label} = {value!r} is not allowed: a positive integer")
-    if population is not None and population < 10:
-        raise CalibrationError(f"population = {population!r} is not allowed: at least 10 particles")
-    if seed is not None and not (0 <= int(seed) <= SEED_MASK):
-        raise CalibrationError(f"seed = {seed!r} is not allowed: an integer in [0, 2^63 - 1]")
+        _, _, low, high, allowed = SETTINGS[label]
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high):
+            raise CalibrationError(f"{label} = {value!r} is not allowed: {allowed}")
+    if seed is not None and not is_seed(seed):
+        raise CalibrationError(f"seed = {seed!r} is not allowed: {SEED_RULE}")
     return Settings(
         ranges=prior_ranges(case, parameters),
         population=int(population if population is not None else s["population"]),
@@ -397,15 +397,32 @@ def read_meta(out: Path) -> dict[str, Any] | None:
 
 @contextlib.contextmanager
 def _locked(out: Path) -> Iterator[None]:
-    fd = os.open(out / LOCK, os.O_RDWR | os.O_CREAT, 0o666)
+    """Hold OUT/_lock (experiments.lock.FolderLock) while this process writes the calibration folder."""
+    lock = FolderLock(out, LOCK)
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            raise CalibrationError(f"{out}: another process is calibrating in this folder") from None
+        got = lock.acquire()
+    except OSError as exc:
+        raise CalibrationError(f"{out}: cannot write in the folder: {exc.strerror or exc}") from None
+    if not got:
+        raise CalibrationError(f"{out}: another process is calibrating in this folder; wait for it to end or stop it")
+    try:
         yield
     finally:
-        os.close(fd)
+        lock.release()
+
+
+def _check_out(out: Path, resume: bool) -> None:
+    """Refusals about the folder itself, before anything is created or started."""
+    if out.exists() and not out.is_dir():
+        raise CalibrationError(f"--out {str(out)!r} exists and is not a folder")
+    if not out.exists():
+        if resume:
+            raise CalibrationError(f"{out} holds no calibration to resume (the folder does not exist); run without"
+                                   " --resume")
+        parent = next((p for p in out.parents if p.exists()), Path("."))
+        if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+            raise CalibrationError(f"--out {str(out)!r}: cannot create the folder: {str(parent)!r} is not a"
+                                   " writable folder")
 
 
 def _check_folder(case: Case, settings: Settings, out: Path, resume: bool) -> dict[str, Any] | None:
@@ -494,23 +511,30 @@ def calibrate(
     progress: Progress | None = None,
     write_outputs: bool = True,
     engine: Any = None,
+    on_start: Callable[[], None] | None = None,
 ) -> CalibrationResult:
     """Calibrate the model to ``case`` with ABC-SMC; the history and outputs go to the folder ``out``.
 
     The particles run on ``engine`` when given (an ``experiments.engine.Engine``, closed at the end),
-    else on ``make_engine(workers, scheduler)``.
+    else on ``make_engine(workers, scheduler)``. The folder is checked, and the engine started, before
+    anything is written; ``on_start`` is called once all that went well (where the command says what starts).
     """
     from experiments.engine import make_engine
 
     settings = settings or make_settings(case)
     out = Path(out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise CalibrationError(f"--out {str(out)!r}: cannot create the folder: {exc.strerror or exc}") from None
+    _check_out(out, resume)
+    if out.is_dir():
+        _check_folder(case, settings, out, resume)  # refusals before an engine starts (again below, under the lock)
     logging.getLogger("ABC").setLevel(logging.WARNING)
     started = time.perf_counter()
     try:
+        if engine is None:
+            engine = make_engine(workers, scheduler)  # EngineStartError: nothing written yet
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise CalibrationError(f"--out {str(out)!r}: cannot create the folder: {exc.strerror or exc}") from None
         with _locked(out):
             meta = _check_folder(case, settings, out, resume)
             if meta is None:
@@ -530,8 +554,8 @@ def calibrate(
                 meta["settings"] = settings.to_json()  # the budget may change on resume
                 meta["status"] = "running"
             _write_json(out / META, meta)
-            if engine is None:
-                engine = make_engine(workers, scheduler)
+            if on_start is not None:
+                on_start()
             try:
                 return _calibrate(case, settings, out, meta, engine, started, progress, write_outputs)
             except BaseException:

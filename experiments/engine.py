@@ -34,14 +34,27 @@ outputs missing), never dropped. A task whose Dask worker died (after
 failure (e.g. workers that cannot import the project, a lost scheduler) stops the
 sweep with :class:`EngineError`; the runs finished so far are already stored
 and ``--resume`` continues.
+
+An existing cluster
+-------------------
+``--scheduler`` takes ``SCHEME://HOST:PORT`` (scheme tcp, tls, ws or wss; a bare
+``HOST:PORT`` is tcp) or an ``inproc://`` address; :func:`check_scheduler_address`
+refuses anything else before a connection is tried. While the scheduler has no
+worker (at the start, or when every worker has gone), the engine waits, and after
+:data:`NO_WORKER_NOTICE_SECONDS` says so once on stderr, with the command that
+starts a worker.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import logging
 import os
+import sys
+import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Self
@@ -53,6 +66,10 @@ DEFAULT_BATCH_SIZE = 50  # runs per task: about 0.4 s of work at 7 ms a run (Das
 MIN_TAIL_BATCH = 4  # smallest batch near the end of a parallel sweep
 STATUS_OK = "ok"
 STATUS_ERROR = "error"
+SCHEDULER_SCHEMES = ("tcp", "tls", "ws", "wss", "inproc")
+# Seconds an existing cluster may have no worker before the engine says that it waits for one
+# (a module constant so that tests can lower it).
+NO_WORKER_NOTICE_SECONDS = 30.0
 
 # Column kinds of the run table: "int", "float", "bool", "str", "json" (a dict stored as a JSON string).
 # Summary outputs that are not floats (a test checks these against a real run).
@@ -87,6 +104,115 @@ class EngineError(RuntimeError):
 
 class EngineStartError(EngineError):
     """The engine could not start (no cluster at that address, workers that cannot import the project)."""
+
+
+class ClusterLostError(EngineError):
+    """The connection to the Dask scheduler was lost while runs were in flight."""
+
+
+class SchedulerAddressError(ValueError):
+    """A --scheduler value that is not a Dask scheduler address (refused before any connection)."""
+
+
+def check_scheduler_address(text: str) -> str:
+    """The scheduler address to connect to (a bare HOST:PORT becomes tcp://HOST:PORT).
+
+    Raises SchedulerAddressError saying what is wrong: an unknown scheme, no host, or a
+    port that is missing or outside 1..65535.
+    """
+    from urllib.parse import urlsplit
+
+    address = text.strip()
+    if not address:
+        raise SchedulerAddressError("it is empty")
+    if any(c.isspace() for c in address) or not address.isprintable():
+        raise SchedulerAddressError("it holds blanks or control characters")
+    scheme, sep, rest = address.partition("://")
+    if not sep:
+        scheme, rest, address = "tcp", address, "tcp://" + address
+    scheme = scheme.lower()
+    if scheme not in SCHEDULER_SCHEMES:
+        raise SchedulerAddressError(f"unknown scheme {scheme!r} (allowed: {', '.join(SCHEDULER_SCHEMES)})")
+    if scheme == "inproc":
+        if not rest:
+            raise SchedulerAddressError("an inproc:// address names the scheduler after inproc://")
+        return f"inproc://{rest}"
+    netloc, _, tail = rest.partition("/")
+    if tail or "?" in netloc or "#" in netloc or "@" in netloc:
+        raise SchedulerAddressError("an address is SCHEME://HOST:PORT, nothing more")
+    host, sep, port_text = netloc.rpartition(":")
+    if netloc.startswith("[") and netloc.endswith("]"):
+        host, sep, port_text = netloc, "", ""  # [IPv6] without a port
+    if ":" in host and not (host.startswith("[") and host.endswith("]")):
+        raise SchedulerAddressError("an IPv6 host goes in brackets, e.g. tcp://[::1]:8786")
+    if not sep or host.startswith("[") != host.endswith("]"):
+        host, port_text = netloc, ""
+    if not host.strip("[]"):
+        raise SchedulerAddressError("no host")
+    if not port_text:
+        raise SchedulerAddressError("no port (the scheduler's port, 8786 unless it was started with another)")
+    if not (port_text.isascii() and port_text.isdigit()):
+        raise SchedulerAddressError(f"port {port_text!r} is not a number")
+    if not 1 <= int(port_text) <= 65535:
+        raise SchedulerAddressError(f"port {int(port_text)} is outside 1..65535")
+    try:
+        _ = urlsplit(f"{scheme}://{netloc}").port  # what Dask will parse: a malformed [IPv6] host fails here
+    except ValueError as exc:
+        raise SchedulerAddressError(f"bad host ({exc})") from None
+    return f"{scheme}://{netloc}"
+
+
+def _stderr_notice(text: str) -> None:
+    print(f"phc-synergy: {text}", file=sys.stderr, flush=True)
+
+
+class _NoWorkerWatch:
+    """Says once, after ``after`` seconds without a worker, that the engine waits for one (a daemon thread).
+
+    It reads the client's cached view of the scheduler (refreshed by the client every few
+    seconds), so it costs nothing while workers are there; a new notice comes only after
+    workers came back and went again.
+    """
+
+    def __init__(self, client: Any, address: str, notice: Callable[[str], None], after: float):
+        self.client, self.address, self.notice, self.after = client, address, notice, after
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="phc-synergy-no-worker-watch", daemon=True)
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _workers(self) -> int | None:
+        try:
+            info = self.client.scheduler_info(n_workers=-1) if _takes_n_workers(self.client) else self.client.scheduler_info()
+            return len(info.get("workers", {}))
+        except Exception:  # noqa: BLE001 - a client closing or reconnecting: no reading this time
+            return None
+
+    def _watch(self) -> None:
+        since: float | None = None
+        told = False
+        poll = min(1.0, max(0.05, self.after / 10))
+        while not self._stop.wait(poll):
+            n = self._workers()
+            if n is None:
+                continue
+            if n > 0:
+                since, told = None, False
+                continue
+            since = since if since is not None else time.monotonic()
+            if not told and time.monotonic() - since >= self.after:
+                told = True
+                self.notice(
+                    f"waiting for a Dask worker: the scheduler at {self.address} has had none for"
+                    f" {self.after:.0f} s; start one where this project is installed with"
+                    f" 'dask worker {self.address}' (Ctrl-C stops)"
+                )
 
 
 # ---------------------------------------------------------------------------- seeds
@@ -388,7 +514,7 @@ class DaskEngine(Engine):
         retries: int = 2,
         window: int | None = None,
         connect_timeout: float = 20.0,
-        worker_timeout: float = 60.0,
+        notice: Callable[[str], None] | None = None,
     ):
         if (workers is None) == (scheduler is None):
             raise ValueError("give either workers (a local cluster) or scheduler (an existing cluster)")
@@ -399,6 +525,8 @@ class DaskEngine(Engine):
         self.retries = retries
         self.scheduler = scheduler
         self._cluster = None
+        self._notice = notice or _stderr_notice
+        self._quiet_logs = contextlib.ExitStack()
         if scheduler is None:
             self.name = "dask-local"
             import dask
@@ -426,18 +554,29 @@ class DaskEngine(Engine):
                 raise
         else:
             self.name = "dask"
+            try:
+                scheduler = self.scheduler = check_scheduler_address(scheduler)
+            except SchedulerAddressError as exc:
+                raise EngineStartError(f"--scheduler {scheduler!r} is not a scheduler address: {exc}") from None
             _probe(scheduler, connect_timeout)
+            # The client logs its connection troubles itself, tracebacks included; what went wrong is
+            # reported once, by the command, from the exception. Dask's log handlers are quiet while we run.
+            from distributed.utils import silence_logging_cmgr
+
+            self._quiet_logs.enter_context(silence_logging_cmgr(logging.CRITICAL + 1))
             try:
                 self.client = Client(scheduler, timeout=f"{connect_timeout}s")
-            except (OSError, TimeoutError) as exc:
-                raise EngineStartError(f"cannot connect to the Dask scheduler at {scheduler}: {exc}") from None
-            try:
-                self.client.wait_for_workers(1, timeout=worker_timeout)
-            except (OSError, TimeoutError):
-                self.client.close()
+            except Exception as exc:  # noqa: BLE001 - OSError, TimeoutError, and a tls:// without certificates
+                self._quiet_logs.close()
                 raise EngineStartError(
-                    f"the Dask scheduler at {scheduler} has no workers (waited {worker_timeout:.0f} s)"
+                    f"cannot connect to the Dask scheduler at {scheduler}: {type(exc).__name__}: {exc}"
                 ) from None
+            try:
+                with _NoWorkerWatch(self.client, scheduler, self._notice, NO_WORKER_NOTICE_SECONDS):
+                    self.client.wait_for_workers(1)  # as long as it takes: workers may still be starting
+            except BaseException:
+                self.close()
+                raise
         self._window = window
 
     @property
@@ -462,6 +601,8 @@ class DaskEngine(Engine):
             ) from None
 
     def map(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[tuple[Any, Any, str | None]]:
+        from asyncio import CancelledError
+
         from distributed import as_completed
         from distributed.client import FutureCancelledError
 
@@ -486,50 +627,83 @@ class DaskEngine(Engine):
         for _ in range(window):
             if not submit_next():
                 break
+        # only an existing cluster can be left without workers: a local one has its own processes
+        watch = (
+            _NoWorkerWatch(self.client, self.scheduler, self._notice, NO_WORKER_NOTICE_SECONDS)
+            if self._cluster is None
+            else contextlib.nullcontext()
+        )
         try:
-            for future in queue:
-                item = pending.pop(future.key)
-                try:
-                    result, error = future.result(), None
-                except KilledWorker as exc:
-                    result, error = None, f"KilledWorker: the Dask worker running this batch died ({exc})"
-                except (FutureCancelledError, OSError, TimeoutError) as exc:
-                    raise EngineError(f"lost the Dask cluster: {type(exc).__name__}: {exc}") from None
-                except Exception as exc:  # noqa: BLE001
-                    raise EngineError(f"a task failed on the Dask cluster: {type(exc).__name__}: {exc}") from None
-                finally:
-                    future.release()
-                yield item, result, error
-                submit_next()
+            with watch:
+                for future in queue:
+                    item = pending.pop(future.key)
+                    try:
+                        result, error = future.result(), None
+                    except KilledWorker as exc:
+                        result, error = None, f"KilledWorker: the Dask worker running this batch died ({exc})"
+                    except (FutureCancelledError, CancelledError, OSError, TimeoutError) as exc:
+                        raise ClusterLostError(self._lost(exc)) from None
+                    except Exception as exc:  # noqa: BLE001
+                        if self._cluster is None and self.client.status not in ("running", "connecting"):
+                            raise ClusterLostError(self._lost(exc)) from None
+                        raise EngineError(
+                            f"a task failed on the Dask cluster: {type(exc).__name__}: {exc}"
+                        ) from None
+                    finally:
+                        future.release()
+                    yield item, result, error
+                    submit_next()
         finally:
             for future in list(queue.futures):
-                future.cancel()
+                with contextlib.suppress(Exception):  # a client without a scheduler cannot cancel: nothing to do
+                    future.cancel()
+
+    def _lost(self, exc: BaseException) -> str:
+        where = f"the Dask scheduler at {self.scheduler}" if self._cluster is None else "the local Dask cluster"
+        return f"lost the connection to {where} ({type(exc).__name__})"
 
     def close(self) -> None:
         try:
-            self.client.close()
+            with contextlib.suppress(Exception):  # a client whose scheduler is gone may fail to say goodbye
+                self.client.close()
         finally:
-            if self._cluster is not None:
-                self._cluster.close()
+            try:
+                if self._cluster is not None:
+                    self._cluster.close()
+            finally:
+                self._quiet_logs.close()
 
 
 def _probe(address: str, timeout: float) -> None:
-    """Fail at once when nothing listens at a tcp:// address (Dask itself retries until its timeout)."""
+    """Fail at once when nothing listens at the address (Dask itself retries until its timeout).
+
+    tcp, tls, ws and wss all run over TCP, so one TCP connection tells whether anything
+    listens there; inproc:// addresses live in this process and are left to Dask.
+    """
     import socket
     from urllib.parse import urlsplit
 
-    if "://" not in address:
-        address = "tcp://" + address
     parts = urlsplit(address)
-    if parts.scheme != "tcp" or not parts.hostname or parts.port is None:
+    if parts.scheme == "inproc" or not parts.hostname or parts.port is None:
         return
     try:
         with socket.create_connection((parts.hostname, parts.port), timeout=timeout):
             pass
     except ConnectionRefusedError:
-        raise EngineStartError(f"cannot connect to the Dask scheduler at {address}: connection refused") from None
-    except OSError:
-        return  # let Dask try (and report) with its own timeout
+        raise EngineStartError(
+            f"cannot connect to the Dask scheduler at {address}: connection refused (is a scheduler running there?"
+            f" start one with 'dask scheduler --port {parts.port}')"
+        ) from None
+    except socket.gaierror as exc:
+        raise EngineStartError(
+            f"cannot connect to the Dask scheduler at {address}: unknown host {parts.hostname!r} ({exc.strerror})"
+        ) from None
+    except TimeoutError:
+        raise EngineStartError(
+            f"cannot connect to the Dask scheduler at {address}: no answer within {timeout:.0f} s"
+        ) from None
+    except OSError as exc:
+        raise EngineStartError(f"cannot connect to the Dask scheduler at {address}: {exc.strerror or exc}") from None
 
 
 def _takes_n_workers(client: Any) -> bool:

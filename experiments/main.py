@@ -30,16 +30,22 @@ def run_main(out: str | Path = "results", *, workers: int = 2, scheduler: str | 
     from experiments.engine import make_engine
     from experiments.sensitivity import check_spec, run_sensitivity
     from experiments.spec import load_spec
+    from experiments.store import StoreError
     from experiments.sweep import Progress
 
     out = Path(out).expanduser()
     comp = load_config(cases)
     spec = load_spec(morris)
     check_spec(spec)
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise StoreError(f"--out {str(out)!r} exists and is not a folder")
     t0 = time.monotonic()
     timings: dict[str, float] = {}
-    with make_engine(workers=workers, scheduler=scheduler) as engine:
+    with make_engine(workers=workers, scheduler=scheduler) as engine:  # before the folder: a refusal leaves nothing
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"--out {str(out)!r}: cannot create the folder: {exc.strerror or exc}") from None
         where = engine.describe()
         t = time.monotonic()
         if not quiet:

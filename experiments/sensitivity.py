@@ -546,6 +546,7 @@ def run_sensitivity(
     engine: Any = None,
     resume: bool = False,
     progress: Any = None,
+    on_start: Any = None,
     outputs: Sequence[str] | None = None,
 ) -> SensitivityResult:
     """Run the spec's sweep into ``OUT/runs`` (resumable), then analyse it into ``OUT``."""
@@ -557,7 +558,14 @@ def run_sensitivity(
     if out.exists() and not out.is_dir():
         raise SensitivityError(f"{str(out)!r} exists and is not a folder")
     sweep = run_sweep(
-        spec, out / RUNS_DIR, workers=workers, scheduler=scheduler, engine=engine, resume=resume, progress=progress
+        spec,
+        out / RUNS_DIR,
+        workers=workers,
+        scheduler=scheduler,
+        engine=engine,
+        resume=resume,
+        progress=progress,
+        on_start=on_start,
     )
     result = analyse_folder(
         out,

@@ -2,7 +2,7 @@
 
     DIR/_manifest.json        the spec, its hash, root seed, versions, git commit, times, counts
     DIR/_design.parquet       point_id and the raw design matrix (SALib's X, before rounding)
-    DIR/_lock                 locked (flock) while a process writes the sweep: two never do
+    DIR/_lock                 held while a process writes the sweep, so two never do (removed at the end)
     DIR/chunk-00000.parquet   run rows: run_id, point_id, replicate, seed, every parameter,
     DIR/chunk-00001.parquet   every run-summary output, status, error
     DIR/series-00000.parquet  per-step series of the runs of chunk-00000 (long format:
@@ -18,6 +18,21 @@ is read as a Parquet dataset (``pyarrow.dataset`` / ``pandas.read_parquet``).
 Read a sweep with :func:`load_sweep` (one row per run, sorted by run_id),
 :func:`load_series`, :func:`load_experiments_outcomes` (EMA-workbench style),
 :func:`load_design` and :func:`load_manifest`.
+
+The manifest's ``status`` (and each session's) is one of::
+
+    running       a process is writing the sweep (it holds DIR/_lock)
+    complete      every run is stored
+    incomplete    the session ended without error before every run was stored
+    interrupted   Ctrl-C, or a process that died without a word (kill -9, a crash, power):
+                  found 'running' while nobody holds the lock
+    failed        the engine stopped (a lost Dask scheduler, a task that failed)
+
+A new sweep starts 'running'. Resuming one that was left 'running' by a process
+that is gone first records 'interrupted' (the manifest and that session), then
+'running' for the new session. Every session ends in one of the four others.
+The lock is :class:`experiments.lock.FolderLock` (advisory on NFS and other shared
+file systems: see there).
 """
 
 from __future__ import annotations
@@ -27,6 +42,7 @@ import datetime as _dt
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 from collections.abc import Iterable
@@ -36,10 +52,11 @@ from typing import Any
 import numpy as np
 
 from experiments.engine import SERIES_INT_OUTPUTS, STATUS_ERROR, RunResult, SweepPlan
+from experiments.lock import LOCK, FolderLock, held_by_another
 
 MANIFEST = "_manifest.json"
 DESIGN = "_design.parquet"
-LOCK = "_lock"  # held (flock) by the process writing the sweep; the kernel frees it if that process dies
+RUNNING, COMPLETE, INCOMPLETE, INTERRUPTED, FAILED = "running", "complete", "incomplete", "interrupted", "failed"
 CHUNK_RE = re.compile(r"^chunk-(\d{5,})\.parquet$")
 SERIES_RE = re.compile(r"^series-(\d{5,})\.parquet$")
 FORMAT = "phc-synergy-sweep/1"
@@ -147,9 +164,10 @@ class SweepStore:
         self._schema = run_schema(plan.parameters, plan.outputs)
         self._series_schema = series_schema(plan.series) if plan.series else None
         self._last_flush = _monotonic()
-        self._lock: int | None = None
+        self._lock: FolderLock | None = None
         self.chunk_runs = 2000
         self.chunk_seconds = 30.0
+        self.previous_status: str | None = None  # on resume: how the last session ended ('interrupted' if killed)
 
     # -- opening
     @classmethod
@@ -187,9 +205,9 @@ class SweepStore:
         if not resume:
             counts = old.get("counts", {})
             raise StoreError(
-                f"{str(path)!r} already holds this sweep ({old.get('status')}, {counts.get('runs_done', '?')}"
-                f" of {counts.get('runs_total', '?')} runs stored): use --resume to continue it,"
-                " or choose another --out folder"
+                f"{str(path)!r} already holds this sweep ({effective_status(path, old)},"
+                f" {counts.get('runs_done', '?')} of {counts.get('runs_total', '?')} runs stored): use --resume to"
+                " continue it, or choose another --out folder"
             )
         if plan.design_hash and old.get("design_hash") and old["design_hash"] != plan.design_hash:
             raise StoreError(
@@ -218,7 +236,7 @@ class SweepStore:
             else:
                 store = cls._create(path, plan, engine)
         except BaseException:
-            _release_lock(lock)
+            lock.release()
             raise
         store._lock = lock
         return store
@@ -246,9 +264,9 @@ class SweepStore:
             "git": git_state(),
             "started": now,
             "finished": None,
-            "status": "running",
+            "status": RUNNING,
             "counts": {"points": plan.n_points, "runs_total": plan.n_runs, "runs_done": 0, "runs_error": 0, "chunks": 0},
-            "sessions": [{"started": now, "finished": None, "status": "running", **(engine or {})}],
+            "sessions": [{"started": now, "finished": None, "status": RUNNING, **_process(), **(engine or {})}],
         }
         if plan.X is not None:
             _write_design(path / DESIGN, plan)
@@ -267,7 +285,15 @@ class SweepStore:
                     series.unlink()
         now = _now()
         manifest = dict(manifest)
-        manifest["status"] = "running"
+        previous = manifest.get("status")
+        if previous == RUNNING:
+            # we hold the lock, so the process that wrote 'running' is gone without recording its end
+            previous = INTERRUPTED
+            manifest["status"] = INTERRUPTED
+            if manifest.get("sessions"):
+                manifest["sessions"][-1] = {**manifest["sessions"][-1], "status": INTERRUPTED, "found_interrupted": now}
+            _write_json_atomic(path / MANIFEST, manifest)
+        manifest["status"] = RUNNING
         manifest["finished"] = None
         manifest["counts"] = {
             **manifest.get("counts", {}),
@@ -279,12 +305,21 @@ class SweepStore:
             manifest.setdefault("resumed_with_versions", []).append(versions)
         manifest["sessions"] = [
             *manifest.get("sessions", []),
-            {"started": now, "finished": None, "status": "running", "resumed_from": len(done), **(engine or {})},
+            {
+                "started": now,
+                "finished": None,
+                "status": RUNNING,
+                "resumed_from": len(done),
+                **_process(),
+                **(engine or {}),
+            },
         ]
         if plan.X is not None and not (path / DESIGN).exists():
             _write_design(path / DESIGN, plan)
         _write_json_atomic(path / MANIFEST, manifest)
-        return cls(path, plan, manifest, done, errors)
+        store = cls(path, plan, manifest, done, errors)
+        store.previous_status = previous
+        return store
 
     def _max_chunk(self) -> int:
         indices = list(chunk_files(self.path)) + list(series_files(self.path))
@@ -336,13 +371,13 @@ class SweepStore:
         counts.update(runs_done=len(self.done), runs_error=self.errors, chunks=counts.get("chunks", 0) + 1)
         self._write_manifest()
 
-    def close(self, status: str = "complete", **session: Any) -> None:
+    def close(self, status: str = COMPLETE, **session: Any) -> None:
         """Flush, then record the end of this session (and of the sweep when every run is stored)."""
         self.flush()
         now = _now()
         complete = len(self.done) == self.plan.n_runs
-        if status == "complete" and not complete:
-            status = "incomplete"
+        if status == COMPLETE and not complete:
+            status = INCOMPLETE
         self.manifest["status"] = status
         self.manifest["finished"] = now if complete else None
         self.manifest["counts"].update(
@@ -353,45 +388,62 @@ class SweepStore:
         try:
             self._write_manifest()
         finally:
-            _release_lock(self._lock)
+            if self._lock is not None:
+                self._lock.release()
             self._lock = None
 
     def _write_manifest(self) -> None:
         _write_json_atomic(self.path / MANIFEST, self.manifest)
 
 
-def _acquire_lock(path: Path) -> int | None:
+def _acquire_lock(path: Path) -> FolderLock:
     """Hold DIR/_lock so that two processes never write one sweep (StoreError if another holds it)."""
+    lock = FolderLock(path)
     try:
-        import fcntl
-    except ImportError:  # pragma: no cover - not POSIX: no lock
-        return None
-    try:
-        fd = os.open(path / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        got = lock.acquire()
     except OSError as exc:
         raise StoreError(f"cannot write in {str(path)!r}: {exc.strerror or exc}") from None
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        holder = os.read(fd, 64).decode(errors="replace").strip() or "?"
-        os.close(fd)
+    if not got:
+        holder = ""
+        with contextlib.suppress(StoreError, KeyError, IndexError, TypeError):
+            last = load_manifest(path)["sessions"][-1]
+            if last.get("pid"):
+                holder = f" (pid {last['pid']} on {last.get('host', '?')}, since {last.get('started', '?')})"
         raise StoreError(
-            f"another process (pid {holder}) is writing the sweep in {str(path)!r}; wait for it to end or stop it"
-        ) from None
-    os.ftruncate(fd, 0)
-    os.write(fd, str(os.getpid()).encode())
-    return fd
+            f"another process{holder} is writing the sweep in {str(path)!r}; wait for it to end or stop it"
+        )
+    return lock
 
 
-def _release_lock(fd: int | None) -> None:
-    if fd is None:
-        return
-    with contextlib.suppress(OSError):
-        import fcntl
+def _process() -> dict[str, Any]:
+    """Who writes this session: the pid and host a refusal names when the lock is taken."""
+    return {"pid": os.getpid(), "host": socket.gethostname()}
 
-        fcntl.flock(fd, fcntl.LOCK_UN)
-    with contextlib.suppress(OSError):
-        os.close(fd)
+
+def effective_status(path: str | Path, manifest: dict[str, Any]) -> str:
+    """The manifest's status, with 'running' read as 'interrupted' when no process holds the lock any more."""
+    status = str(manifest.get("status"))
+    if status == RUNNING and not held_by_another(path):
+        return INTERRUPTED
+    return status
+
+
+def stored_count(path: str | Path) -> tuple[int, int]:
+    """(runs stored, runs in the sweep) of a sweep folder, from the chunks' metadata (nothing is read in full)."""
+    import pyarrow.parquet as pq
+
+    path = Path(path).expanduser()
+    manifest = load_manifest(path)
+    done = 0
+    for chunk in chunk_files(path).values():
+        try:
+            done += pq.ParquetFile(chunk).metadata.num_rows
+        except Exception as exc:  # noqa: BLE001 - a damaged file
+            raise StoreError(f"{str(chunk)!r} cannot be read ({exc}); move it away and resume again") from None
+    total = manifest.get("counts", {}).get("runs_total")
+    if isinstance(total, bool) or not isinstance(total, int):
+        raise StoreError(f"{str(path / MANIFEST)!r} has no run count (counts.runs_total)")
+    return done, total
 
 
 def _stored_runs(path: Path, plan: SweepPlan) -> tuple[set[int], int]:

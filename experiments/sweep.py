@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -41,6 +42,17 @@ from experiments.store import SweepStore
 
 DEFAULT_CHUNK_RUNS = 2000
 DEFAULT_CHUNK_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class SweepStart:
+    """What :func:`run_sweep` tells its ``on_start`` once the folder is locked and the engine is ready."""
+
+    path: Path
+    total: int  # runs in the sweep
+    stored: int  # runs already stored (resume)
+    previous_status: str | None  # how the last session ended ('interrupted' after a kill); None for a new sweep
+    engine: dict[str, Any]
 
 
 @dataclass
@@ -143,6 +155,7 @@ def run_sweep(
     chunk_runs: int = DEFAULT_CHUNK_RUNS,
     chunk_seconds: float = DEFAULT_CHUNK_SECONDS,
     progress: Progress | None = None,
+    on_start: Callable[[SweepStart], None] | None = None,
 ) -> SweepResult:
     """Run every run of a spec (or plan) not yet stored in ``out``; returns a :class:`SweepResult`.
 
@@ -150,6 +163,9 @@ def run_sweep(
     sweep; an existing sweep of the same spec needs ``resume=True``; one of another
     spec is refused (StoreError). With ``engine`` given, ``workers`` and
     ``scheduler`` are ignored and the engine is left open for the caller.
+    ``on_start`` is called once every refusal is behind (the folder is locked, the
+    engine ready) and before the first run: where a command says what it starts,
+    so that a refused command says only why.
     """
     t_start = time.monotonic()
     plan: SweepPlan = spec_or_plan if isinstance(spec_or_plan, SweepPlan) else spec_or_plan.plan()
@@ -179,6 +195,8 @@ def run_sweep(
     t_ready = time.monotonic()
     status = "failed"
     try:
+        if on_start is not None:
+            on_start(SweepStart(Path(out), plan.n_runs, before, store.previous_status, engine_info))
         if todo:  # (empty only if another process stored the rest meanwhile)
             workers_now = engine.workers
             size = batch_size or default_batch_size(len(todo), workers_now)
