@@ -56,7 +56,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 def cmd_calibrate(args: argparse.Namespace) -> int:
     """Run ``phc-synergy calibrate``; user errors raise ``model.cli.UserError`` (one line, exit 2)."""
     from calibration.cases import CaseError, load_case
-    from model.cli import PROG, UserError, _duration, _engine_args, _positive_int, _seed
+    from model.cli import PROG, UserError, _duration, _engine_args, _positive_int, _seed, _where
 
     workers, scheduler = _engine_args(args)
     try:
@@ -92,30 +92,27 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         settings = make_settings(case, names, population, generations, max_simulations, seed)
     except CalibrationError as exc:
         raise UserError(f"{exc}") from None
-    where = f"the Dask cluster at {scheduler}" if scheduler else (
-        f"a local Dask cluster of {workers} processes" if workers > 1 else "this process"
-    )
     budget = []
     if settings.generations != float("inf"):
         budget.append(f"at most {int(settings.generations)} generations")
     if settings.max_simulations != float("inf"):
         budget.append(f"at most {int(settings.max_simulations)} simulations")
-    print(
+    header = (
         f"calibrate '{case.name}'{' (synthetic data)' if case.synthetic else ''}: {', '.join(settings.ranges)};"
         f" {len(case.observations)} observations; {settings.population} particles, {' or '.join(budget)};"
-        f" root seed {settings.seed}; on {where}",
-        file=sys.stderr,
+        f" root seed {settings.seed}; on {_where(workers, scheduler)}"
     )
     try:
         result = calibrate(
             case, out, settings, workers=workers, scheduler=scheduler, resume=args.resume,
             progress=None if args.quiet else Progress(sys.stderr),
+            on_start=lambda: print(header, file=sys.stderr),  # after every refusal: a refused command says only why
         )
     except (CalibrationError, EngineStartError) as exc:
         raise UserError(str(exc)) from None
     except EngineError as exc:
-        print(f"{PROG}: error: {exc}\nthe generations finished so far are stored in {str(out)!r};"
-              " continue with --resume", file=sys.stderr)
+        print(f"{PROG}: error: {exc}; the generations finished so far are stored in {str(out)!r};"
+              " run the same command with --resume to continue", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted; the generations finished so far are stored in {str(out)!r};"

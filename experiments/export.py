@@ -21,6 +21,15 @@ seed. When the sweep kept per-step series, each run has one row per month
 (``[step]`` 0 to the horizon) with the kept per-step outputs; otherwise one row
 at its last month with the run-summary outputs. A run that failed has one row
 with ``[step]`` and the outputs empty.
+
+A sweep that does not hold all its runs yet (stopped, or still running) is refused
+(:class:`IncompleteSweepError`, with the counts) unless ``partial=True``
+(``--partial``). A partial export says so in its header: ``csv`` gets one line
+before the header row, ``# partial export: N of M runs ...`` (CSV has no comments:
+skip it, e.g. ``pandas.read_csv(f, skiprows=1)``); ``behaviorspace`` keeps its
+six header lines, with ``(partial: N of M runs)`` after the program version on the
+first and ``partial`` = ``true`` in the sweep information (``false`` for a whole
+sweep), so readers that skip six lines read it as before.
 """
 
 from __future__ import annotations
@@ -31,9 +40,39 @@ import math
 from pathlib import Path
 from typing import Any
 
-from experiments.store import chunk_files, load_manifest, series_files
+from experiments.store import StoreError, chunk_files, load_manifest, series_files, stored_count
 
 FORMATS = ("csv", "behaviorspace")
+
+
+class IncompleteSweepError(StoreError):
+    """An export of a sweep that does not hold every run, asked for without ``partial``."""
+
+
+def check_complete(path: str | Path, partial: bool = False) -> tuple[int, int]:
+    """(runs stored, runs in the sweep); IncompleteSweepError when some are missing and ``partial`` is False."""
+    path = Path(path)
+    done, total = stored_count(path)
+    if done < total and not partial:
+        manifest = load_manifest(path)
+        spec_path = manifest.get("spec_path")
+        kind = manifest.get("spec", {}).get("kind") if isinstance(manifest.get("spec"), dict) else None
+        if isinstance(spec_path, str) and spec_path.endswith(".toml") and kind is None:
+            how = f"run 'phc-synergy sweep {spec_path} --out {path} --resume' to finish"
+        else:
+            how = "run the command that made it again with --resume to finish"
+        raise IncompleteSweepError(
+            f"{str(path)!r} is not a complete sweep: {done} of {total} runs are stored; {how}, or pass --partial"
+            " to export what is stored"
+        )
+    return done, total
+
+
+def _partial_note(manifest: dict[str, Any], done: int, total: int) -> str:
+    return (
+        f"partial export: {done} of {total} runs of sweep '{manifest.get('name')}' (spec hash"
+        f" {str(manifest.get('spec_hash', ''))[:12]}) are stored; the others are missing"
+    )
 
 
 def _run_rows(path: Path) -> list[dict[str, Any]]:
@@ -58,17 +97,20 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def export_csv(path: str | Path, out: str | Path) -> int:
+def export_csv(path: str | Path, out: str | Path, partial: bool = False) -> int:
     """Write the run table of the sweep at ``path`` to ``out`` as CSV; returns the number of rows."""
     from model.cli import _write_atomic
 
     path = Path(path)
+    done, total = check_complete(path, partial)
     manifest = load_manifest(path)
     cols = manifest["columns"]
     header = [*cols["meta"], *cols["parameters"], *cols["outputs"], "status", "error"]
     rows = _run_rows(path)
 
     def write(f: Any) -> None:
+        if done < total:
+            f.write(f"# {_partial_note(manifest, done, total)}\n")
         w = csv.writer(f, lineterminator="\n")
         w.writerow(header)
         for row in rows:
@@ -78,13 +120,14 @@ def export_csv(path: str | Path, out: str | Path) -> int:
     return len(rows)
 
 
-def export_behaviorspace(path: str | Path, out: str | Path) -> int:
+def export_behaviorspace(path: str | Path, out: str | Path, partial: bool = False) -> int:
     """Write the sweep at ``path`` to ``out`` in BehaviorSpace's table layout; returns the number of data rows."""
     import pyarrow.parquet as pq
 
     from model.cli import _version, _write_atomic
 
     path = Path(path)
+    done, total = check_complete(path, partial)
     manifest = load_manifest(path)
     cols = manifest["columns"]
     parameters = list(cols["parameters"])
@@ -111,11 +154,12 @@ def export_behaviorspace(path: str | Path, out: str | Path) -> int:
     def write(f: Any) -> None:
         nonlocal n_rows
         w = csv.writer(f, lineterminator="\n", quoting=csv.QUOTE_ALL)
-        w.writerow([f"BehaviorSpace results (phc-synergy {_version()})"])
+        note = f" (partial: {done} of {total} runs)" if done < total else ""
+        w.writerow([f"BehaviorSpace results (phc-synergy {_version()}){note}"])
         w.writerow([manifest.get("spec_path") or ""])
         w.writerow([manifest.get("name") or ""])
         w.writerow([date])
-        w.writerow(["spec-hash", "root-seed", "design", "replicates", "runs", "stored-runs"])
+        w.writerow(["spec-hash", "root-seed", "design", "replicates", "runs", "stored-runs", "partial"])
         w.writerow(
             [
                 manifest.get("spec_hash", ""),
@@ -124,6 +168,7 @@ def export_behaviorspace(path: str | Path, out: str | Path) -> int:
                 spec.get("replicates", "") if isinstance(spec, dict) else "",
                 counts.get("runs_total", ""),
                 len(rows),
+                "true" if done < total else "false",
             ]
         )
         w.writerow(header)
@@ -147,10 +192,13 @@ def export_behaviorspace(path: str | Path, out: str | Path) -> int:
     return n_rows
 
 
-def export(path: str | Path, fmt: str, out: str | Path) -> int:
-    """Export in ``fmt`` ('csv' or 'behaviorspace'); returns the number of data rows written."""
+def export(path: str | Path, fmt: str, out: str | Path, partial: bool = False) -> int:
+    """Export in ``fmt`` ('csv' or 'behaviorspace'); returns the number of data rows written.
+
+    A sweep missing runs raises IncompleteSweepError unless ``partial``.
+    """
     if fmt == "csv":
-        return export_csv(path, out)
+        return export_csv(path, out, partial)
     if fmt == "behaviorspace":
-        return export_behaviorspace(path, out)
+        return export_behaviorspace(path, out, partial)
     raise ValueError(f"unknown export format {fmt!r}; allowed: {', '.join(FORMATS)}")

@@ -13,9 +13,12 @@
                           [--generations G | --max-simulations M] [engine options] [--resume]
     phc-synergy viz [--host H] [--port P]
 
-Every user error prints ``phc-synergy: error: <message>`` on stderr and exits with
-status 2. Files are written to a temporary name in the target folder and then
-renamed, so an output file is either complete or absent.
+Every user error prints one line, ``phc-synergy: error: <message>``, on stderr and
+exits with status 2. Files are written to a temporary name in the target folder and
+then renamed, so an output file is either complete or absent. An engine that stops
+part-way (a lost Dask scheduler) prints one line saying what is stored and exits
+with status 1; output cut short by a closed pipe (``phc-synergy params | head``)
+ends quietly with status 141, as a Unix tool killed by SIGPIPE does.
 """
 
 from __future__ import annotations
@@ -35,14 +38,18 @@ from typing import Any
 
 import numpy as np
 
+from model.errors import InputFileError
 from model.parameters import LEVELS, PARAMETERS, ParameterError, validate_parameters
-from model.scenarios import ScenarioError, list_scenarios, load_scenario
+from model.scenarios import list_scenarios, load_scenario
+from model.seeds import SEED_RULE, parse_seed
 
 PROG = "phc-synergy"
 DISTRIBUTION = "phc-synergy"
 SERIES_FORMATS = (".csv", ".parquet")
 DEFAULT_SEEDS = 5
 DEFAULT_DRAWS = 100
+MAX_ENSEMBLE = 100_000  # --seeds, --draws, --replicates: as many as a sweep's replicates may be
+SIGPIPE_STATUS = 141  # 128 + SIGPIPE: what a shell reports for a writer whose reader went away
 
 # Per-step outputs that count things (written as integers; every other output is a float).
 INTEGER_OUTPUTS = frozenset({"draw", "step", "active_seats", "cumulative_members", "departures"})
@@ -65,43 +72,88 @@ class UserError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
-    """An ArgumentParser that raises instead of exiting, so main() reports every error the same way."""
+    """An ArgumentParser that raises instead of exiting, so main() reports every error the same way.
+
+    The message is one line (argparse would add its usage after it): the subcommand, what is
+    wrong, and where the usage is.
+    """
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        raise UserError(f"{message}\n{self.format_usage().rstrip()}")
+        command = self.prog[len(PROG) :].strip()
+        where = f"{command}: " if command else ""
+        raise UserError(f"{where}{message}; see '{self.prog} --help'")
 
 
 # ---------------------------------------------------------------------------- entry point
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status (0 success, 2 user error)."""
+    """Run the command line; returns the exit status (0 success, 2 user error, 1 an engine that stopped)."""
+    try:
+        status = _main(argv)
+        sys.stdout.flush()  # here, where a closed pipe can still be caught, not at the interpreter's exit
+        return status
+    except BrokenPipeError:
+        _quiet_streams()
+        return SIGPIPE_STATUS
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(list(argv) if argv is not None else None)
         if args.command is None:
-            parser.print_help(sys.stderr)
-            return 2
+            commands = ", ".join(parser._subparsers._group_actions[0].choices)  # type: ignore[union-attr]
+            return _fail(f"name a command: {commands}; see '{PROG} --help'")
         return args.handler(args)
     except SystemExit as exc:  # --help, --version
         return exc.code if isinstance(exc.code, int) else 0
-    except (UserError, ParameterError, ScenarioError) as exc:
+    except (UserError, ParameterError, InputFileError) as exc:
         return _fail(str(exc))
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
 
 
+def _quiet_streams() -> None:
+    """After a closed pipe: point stdout and stderr at /dev/null, so nothing more fails or is printed.
+
+    Python flushes stdout once more at exit; on the closed pipe that would print
+    'Exception ignored ... BrokenPipeError' (the recipe of the Python docs, signal module).
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(AttributeError, OSError, ValueError):  # a test's captured stream has no fileno
+            os.dup2(devnull, stream.fileno())
+    os.close(devnull)
+
+
 def _engine_stopped(exc: Exception, runs: Path) -> int:
-    """An engine that stopped part-way (exit 1): the runs so far are stored; say how to continue."""
-    print(
-        f"{PROG}: error: {exc}\nthe runs finished so far are stored in {str(runs)!r}; continue with --resume",
-        file=sys.stderr,
-    )
+    """An engine that stopped part-way (exit 1), in one line: what happened, what is stored, how to continue."""
+    return _stopped(f"{exc}; {_stored_runs_text(runs)}; run the same command with --resume to continue")
+
+
+def _stored_runs_text(runs: Path) -> str:
+    from experiments.store import StoreError, stored_count
+
+    try:
+        done, total = stored_count(runs)
+    except (StoreError, OSError):
+        return f"nothing is stored in {str(runs)!r} yet"
+    return f"{done} of {total} runs are stored in {str(runs)!r}"
+
+
+def _stopped(message: str) -> int:
+    print(f"{PROG}: error: {message}", file=sys.stderr)
     return 1
 
 
 def _fail(message: str) -> int:
-    print(f"{PROG}: error: {message}", file=sys.stderr)
+    print(f"{PROG}: error: {_one_line(message)}", file=sys.stderr)
     return 2
+
+
+def _one_line(message: str) -> str:
+    """A message on one line: a value quoted with a newline in it (a file name, a TOML string) stays one line."""
+    return " ".join(message.splitlines()) if "\n" in message or "\r" in message else message
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -185,6 +237,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dir", metavar="DIR", help="a sweep folder")
     p.add_argument("--format", choices=("csv", "behaviorspace"), required=True, help="the layout")
     p.add_argument("--out", metavar="FILE", help="default: DIR/runs.csv (csv) or DIR/behaviorspace.csv")
+    p.add_argument(
+        "--partial",
+        action="store_true",
+        help="export a sweep that does not hold all its runs yet (refused without it); the header says so",
+    )
     p.set_defaults(handler=cmd_export)
 
     p = sub.add_parser(
@@ -263,13 +320,33 @@ def _engine_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress line")
 
 
-def _engine_args(args: argparse.Namespace) -> tuple[int, str | None]:
+def _engine_args(args: argparse.Namespace, default_workers: int = 1) -> tuple[int, str | None]:
+    """--workers and --scheduler, checked (one or the other; a worker count this machine can run; an address)."""
+    from experiments.engine import cpu_count
+
     if args.workers is not None and args.scheduler is not None:
         raise UserError("give --workers N (a local cluster) or --scheduler ADDRESS (an existing one), not both")
-    workers = _positive_int("--workers", args.workers) if args.workers is not None else 1
-    if args.scheduler is not None and not args.scheduler.strip():
-        raise UserError("--scheduler '': expected an address such as tcp://127.0.0.1:8786")
-    return workers, args.scheduler
+    # more local worker processes than 4 per core only slow a sweep down (and thousands would stall the machine)
+    most = 4 * cpu_count()
+    workers = (
+        _positive_int("--workers", args.workers, most, f"{most} (4 per core here)")
+        if args.workers is not None
+        else default_workers
+    )
+    scheduler = _scheduler(args.scheduler) if args.scheduler is not None else None
+    return workers, scheduler
+
+
+def _scheduler(text: str) -> str:
+    from experiments.engine import SchedulerAddressError, check_scheduler_address
+
+    try:
+        return check_scheduler_address(text)
+    except SchedulerAddressError as exc:
+        raise UserError(
+            f"--scheduler {text!r} is not allowed: {exc}; expected SCHEME://HOST:PORT (SCHEME tcp, tls, ws or wss;"
+            " PORT in 1..65535), e.g. tcp://127.0.0.1:8786"
+        ) from None
 
 
 def _version() -> str:
@@ -361,7 +438,7 @@ def cmd_scenarios(args: argparse.Namespace) -> int:
             print(f"{name.ljust(width)}  {description}")
         return 0
 
-    n_seeds = _positive_int("--seeds", args.seeds) if args.seeds is not None else DEFAULT_SEEDS
+    n_seeds = _positive_int("--seeds", args.seeds, MAX_ENSEMBLE) if args.seeds is not None else DEFAULT_SEEDS
     out_dir = Path(args.out) if args.out else None
     if out_dir is not None:
         try:
@@ -453,11 +530,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from experiments.store import StoreError
     from experiments.sweep import DEFAULT_CHUNK_SECONDS, Progress, run_sweep
 
-    if args.workers is not None and args.scheduler is not None:
-        raise UserError("give --workers N (a local cluster) or --scheduler ADDRESS (an existing one), not both")
-    workers = _positive_int("--workers", args.workers) if args.workers is not None else 1
-    if args.scheduler is not None and not args.scheduler.strip():
-        raise UserError("--scheduler '': expected an address such as tcp://127.0.0.1:8786")
+    workers, scheduler = _engine_args(args)
     options: dict[str, Any] = {}
     if args.batch_size is not None:
         options["batch_size"] = _positive_int("--batch-size", args.batch_size)
@@ -473,24 +546,19 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         spec = load_spec(args.spec)
     except SpecError as exc:
         raise UserError(str(exc)) from None
-    where = (
-        f"the Dask cluster at {args.scheduler}"
-        if args.scheduler
-        else (f"a local Dask cluster of {workers} processes" if workers > 1 else "this process")
-    )
-    print(
+    header = (
         f"sweep '{spec.name}': {spec.method} design, {spec.n_points} points x {spec.replicates} replicates ="
-        f" {spec.n_runs} runs on {where}; spec hash {spec.hash[:12]}",
-        file=sys.stderr,
+        f" {spec.n_runs} runs on {_where(workers, scheduler)}; spec hash {spec.hash[:12]}"
     )
     try:
         result = run_sweep(
             spec,
             out,
             workers=workers,
-            scheduler=args.scheduler,
+            scheduler=scheduler,
             resume=args.resume,
             progress=None if args.quiet else Progress(sys.stderr),
+            on_start=_announce(header),
             **options,
         )
     except (StoreError, EngineStartError) as exc:
@@ -514,19 +582,43 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+def _where(workers: int, scheduler: str | None) -> str:
+    if scheduler:
+        return f"the Dask cluster at {scheduler}"
+    return f"a local Dask cluster of {workers} processes" if workers > 1 else "this process"
+
+
+def _announce(header: str) -> Callable[[Any], None]:
+    """What a sweep command says when its runs start (after every refusal): the header, and what a resume finds."""
+
+    def on_start(start: Any) -> None:
+        print(header, file=sys.stderr)
+        if start.stored:
+            how = f"its last session was {start.previous_status}; " if start.previous_status else ""
+            print(
+                f"resuming the sweep in {str(start.path)!r}: {how}{start.stored} of {start.total} runs are stored",
+                file=sys.stderr,
+            )
+
+    return on_start
+
+
 def cmd_export(args: argparse.Namespace) -> int:
-    from experiments.export import export
-    from experiments.store import StoreError, load_manifest
+    from experiments.export import check_complete, export
+    from experiments.store import StoreError
 
     folder = Path(args.dir).expanduser()
+    default = folder / ("runs.csv" if args.format == "csv" else "behaviorspace.csv")
+    out = _output_path("--out", args.out) if args.out else None
     try:
-        load_manifest(folder)
+        done, total = check_complete(folder, args.partial)  # a folder that is no sweep, or misses runs: refused
+        if out is None:
+            out = _output_path("--out", str(default))
+        rows = export(folder, args.format, out, partial=args.partial)
     except StoreError as exc:
         raise UserError(str(exc)) from None
-    default = folder / ("runs.csv" if args.format == "csv" else "behaviorspace.csv")
-    out = _output_path("--out", args.out) if args.out else default
-    rows = export(folder, args.format, out)
-    print(f"wrote {out} ({rows} rows, {args.format})")
+    partial = f"; partial: {done} of {total} runs, marked in its header" if done < total else ""
+    print(f"wrote {out} ({rows} rows, {args.format}{partial})")
     return 0
 
 
@@ -555,11 +647,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     params = validate_parameters({**base, **overrides})
     if args.draws is not None and not args.posterior:
         raise UserError("--draws goes with --posterior (an ensemble over a calibrated scenario's posterior)")
+    draws = _positive_int("--draws", args.draws, MAX_ENSEMBLE) if args.draws is not None else DEFAULT_DRAWS
 
     if not seed_given:
         print(f"seed {seed} (drawn at random; replay with --seed {seed})")
     if args.posterior:
-        draws = _positive_int("--draws", args.draws) if args.draws is not None else DEFAULT_DRAWS
         return _run_posterior(args.scenario, overrides, draws, seed, out, summary_path)
 
     from model.model import PartnershipModel
@@ -680,23 +772,22 @@ def _parse_overrides(items: Sequence[str]) -> dict[str, Any]:
     return values
 
 
-def _seed(text: str) -> int:
-    try:
-        seed = int(text.strip())
-    except ValueError:
-        seed = -1
-    if seed < 0:
-        raise UserError(f"--seed {text!r} is not allowed: a non-negative integer")
+def _seed(text: str, option: str = "--seed") -> int:
+    """A seed option (model.seeds: the one rule for every seed)."""
+    seed = parse_seed(text)
+    if seed is None:
+        raise UserError(f"{option} {text!r} is not allowed: {SEED_RULE}")
     return seed
 
 
-def _positive_int(option: str, text: str) -> int:
-    try:
-        value = int(text.strip())
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise UserError(f"{option} {text!r} is not allowed: a positive integer")
+def _positive_int(option: str, text: str, most: int | None = None, most_text: str | None = None) -> int:
+    """A whole number >= 1 (and <= ``most``), written in plain digits."""
+    digits = text.strip()
+    # plain digits only (int() takes '+3', '1_0' and non-ASCII digits), and few enough for int() to take
+    value = int(digits) if digits.isascii() and digits.isdigit() and len(digits) <= 30 else 0
+    if value < 1 or (most is not None and value > most):
+        allowed = f"an integer in [1, {most_text or f'{most:,}'}]" if most is not None else "a positive integer"
+        raise UserError(f"{option} {text!r} is not allowed: {allowed}")
     return value
 
 
@@ -802,10 +893,9 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     except (SpecError, SensitivityError) as exc:
         raise UserError(str(exc)) from None
     out = Path(args.out).expanduser()
-    print(
+    header = (
         f"sensitivity '{spec.name}': {spec.method}, {spec.n_points} points x {spec.replicates} replicates ="
-        f" {spec.n_runs} runs",
-        file=sys.stderr,
+        f" {spec.n_runs} runs on {_where(workers, scheduler)}"
     )
     try:
         result = run_sensitivity(
@@ -815,6 +905,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
             scheduler=scheduler,
             resume=args.resume,
             progress=None if args.quiet else Progress(sys.stderr),
+            on_start=_announce(header),
         )
     except (StoreError, EngineStartError, SensitivityError) as exc:
         raise UserError(str(exc)) from None
@@ -841,7 +932,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
                 raise UserError("--steps is for scenarios named on the command line; set steps in the config")
             comp = load_config(args.config)
             if args.replicates is not None:
-                comp.replicates = _positive_int("--replicates", args.replicates)
+                comp.replicates = _positive_int("--replicates", args.replicates, MAX_ENSEMBLE)
             if args.seed is not None:
                 comp.root_seed = _seed(args.seed)
         else:
@@ -852,14 +943,18 @@ def cmd_compare(args: argparse.Namespace) -> int:
             steps = PARAMETERS["steps"].validate(args.steps, where="--steps") if args.steps is not None else None
             comp = from_scenarios(
                 list(args.scenarios),
-                replicates=_positive_int("--replicates", args.replicates) if args.replicates else DEFAULT_REPLICATES,
+                replicates=(
+                    _positive_int("--replicates", args.replicates, MAX_ENSEMBLE)
+                    if args.replicates is not None
+                    else DEFAULT_REPLICATES
+                ),
                 root_seed=_seed(args.seed) if args.seed is not None else DEFAULT_ROOT_SEED,
                 steps=steps,
             )
     except CompareError as exc:
         raise UserError(str(exc)) from None
     out = Path(args.out).expanduser()
-    print(f"compare: {len(comp.variants)} variants x {comp.replicates} replicates", file=sys.stderr)
+    header = f"compare: {len(comp.variants)} variants x {comp.replicates} replicates on {_where(workers, scheduler)}"
     try:
         run_compare(
             comp,
@@ -868,6 +963,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
             scheduler=scheduler,
             resume=args.resume,
             progress=None if args.quiet else Progress(sys.stderr),
+            on_start=_announce(header),
         )
     except (StoreError, EngineStartError, CompareError) as exc:
         raise UserError(str(exc)) from None
@@ -885,16 +981,15 @@ def cmd_main(args: argparse.Namespace) -> int:
     from experiments.spec import SpecError
     from experiments.store import StoreError
 
-    if args.workers is not None and args.scheduler is not None:
-        raise UserError("give --workers N (a local cluster) or --scheduler ADDRESS (an existing one), not both")
-    workers = _positive_int("--workers", args.workers) if args.workers is not None else min(2, cpu_count())
+    workers, scheduler = _engine_args(args, default_workers=min(2, cpu_count()))
+    out = Path(args.out).expanduser()
     try:
-        report = run_main(args.out, workers=workers, scheduler=args.scheduler, quiet=args.quiet)
+        report = run_main(out, workers=workers, scheduler=scheduler, quiet=args.quiet)
     except (CompareError, SpecError, SensitivityError, StoreError, EngineStartError) as exc:
         raise UserError(str(exc)) from None
     except EngineError as exc:
-        print(f"{PROG}: error: {exc}\nrun it again to continue where it stopped", file=sys.stderr)
-        return 1
+        stored = "; ".join(_stored_runs_text(out / part / "runs") for part in ("cases", "morris"))
+        return _stopped(f"{exc}; {stored}; run the same command again to continue where it stopped")
     print(f"report: {report}")
     return 0
 

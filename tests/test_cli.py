@@ -233,7 +233,7 @@ BAD_INPUTS = [
     (["--set", "composition=academic"], ["'composition'", "'academic'", "type:weight"]),
     (["--steps", "0"], ["'steps'", "0", "[1, 600]"]),
     (["--steps", "abc"], ["'steps'", "'abc'"]),
-    (["--seed", "-1"], ["--seed", "'-1'", "non-negative integer"]),
+    (["--seed", "-1"], ["--seed", "'-1'", "an integer in [0, 2^63 - 1]"]),
     (["--scenario", "nonesuch"], ["'nonesuch'", "unknown scenario", "pccp"]),
     (["--scenario", "shock", "--steps", "12"], ["'shock_month'", "30", "steps = 12"]),
     (["--scenario", "FILE:missing.toml"], ["missing.toml", "no such scenario file"]),
@@ -289,7 +289,7 @@ def test_bad_input_exits_2_with_a_clear_message_and_no_files(capsys, tmp_path, a
 @pytest.mark.parametrize(
     ("args", "words"),
     [
-        (["scenarios", "--run", "--seeds", "0"], ["--seeds", "'0'", "positive integer"]),
+        (["scenarios", "--run", "--seeds", "0"], ["--seeds", "'0'", "an integer in [1, 100,000]"]),
         (["scenarios", "--seeds", "3"], ["need --run"]),
         (["params", "--format", "xml"], ["invalid choice", "'xml'"]),
         (["nonesuch"], ["invalid choice", "'nonesuch'"]),

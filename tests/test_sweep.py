@@ -274,7 +274,8 @@ def test_summary_kinds_match_a_real_run():
 # ---------------------------------------------------------------- storage
 def test_sweep_folder_contents(reference):
     names = {p.name for p in reference.iterdir()}
-    assert names == {"_manifest.json", "_design.parquet", "_lock", "chunk-00000.parquet", "series-00000.parquet"}
+    # no _lock: a finished sweep removes its lock file
+    assert names == {"_manifest.json", "_design.parquet", "chunk-00000.parquet", "series-00000.parquet"}
     manifest = load_manifest(reference)
     for key in ("spec", "spec_hash", "root_seed", "versions", "git", "started", "finished", "counts"):
         assert key in manifest, key
@@ -540,9 +541,15 @@ def test_a_sweep_killed_with_sigkill_resumes_to_the_same_table(tmp_path, capsys)
     stored = load_sweep(killed)
     assert 0 < len(stored) < total, "the sweep finished before it could be killed"
     assert load_manifest(killed)["status"] == "running"  # it never got to record its end
+    assert (killed / "_lock").exists()  # left by the killed process, but nobody holds it
+
+    # without --resume: refused, and the sweep is called what it is, interrupted (nobody holds its lock)
+    status, _, err = cli(capsys, "sweep", spec_path, "--out", killed)
+    assert status == 2 and "(interrupted, " in err and "--resume" in err and len(err.splitlines()) == 1, err
 
     status, stdout, err = cli(capsys, "sweep", spec_path, "--out", killed, "--resume", "--chunk-runs", "50")
     assert status == 0, err
+    assert f"its last session was interrupted; {len(stored)} of {total} runs are stored" in err
     assert f"{len(stored)} stored before" in stdout
     table = load_sweep(killed)
     assert list(table.run_id) == list(range(total))  # none lost, none duplicated
@@ -550,7 +557,8 @@ def test_a_sweep_killed_with_sigkill_resumes_to_the_same_table(tmp_path, capsys)
     manifest = load_manifest(killed)
     assert manifest["status"] == "complete" and manifest["counts"]["runs_done"] == total
     assert manifest["sessions"][-1]["resumed_from"] == len(stored)
-    assert not [p for p in killed.iterdir() if p.name.endswith(".tmp")]
+    assert manifest["sessions"][-2]["status"] == "interrupted" and "found_interrupted" in manifest["sessions"][-2]
+    assert not [p for p in killed.iterdir() if p.name.endswith(".tmp") or p.name == "_lock"]
 
 
 # ---------------------------------------------------------------- export
@@ -594,7 +602,7 @@ def test_export_behaviorspace_without_series(tmp_path, capsys):
     spec_path = write_spec(tmp_path, replace(SMALL_SPEC, 'series = ["synergy", "access", "active_seats"]', ""))
     folder = tmp_path / "sweep"
     run_sweep(load_spec(spec_path), folder)
-    assert {p.name for p in folder.iterdir()} == {"_manifest.json", "_design.parquet", "_lock", "chunk-00000.parquet"}
+    assert {p.name for p in folder.iterdir()} == {"_manifest.json", "_design.parquet", "chunk-00000.parquet"}
     status, _, err = cli(capsys, "export", folder, "--format", "behaviorspace")
     assert status == 0, err
     with open(folder / "behaviorspace.csv", newline="") as f:
