@@ -292,7 +292,9 @@ def _settings(table: dict[str, Any], fail) -> dict[str, Any]:
             out[k] = list(v)
             continue
         number = _number(v, integer=(kind == "int"))
-        too_high = high is not None and (number >= high if k == "min_acceptance_rate" else number > high)
+        too_high = (
+            number is not None and high is not None and (number >= high if k == "min_acceptance_rate" else number > high)
+        )
         if number is None or (low is not None and number < low) or too_high:
             raise fail(fld, f"{v!r} is not allowed: it must be {allowed}", v, allowed)
         out[k] = number

@@ -138,7 +138,7 @@ def _validate_composition(p: Parameter, value: Any, where: str | None, strict: b
         if not math.isfinite(w) or w < 0:
             raise ParameterError(f"{p.name}.{key}", weight, "a non-negative number", where)
         out[key] = w
-    total = math.fsum(out.values())
+    total = sum(out.values())  # inf when it overflows (math.fsum would raise OverflowError)
     if not (0 < total < math.inf):  # the model divides by the total: it must be a positive, finite number
         raise ParameterError(p.name, value, p.allowed(), where)
     return out

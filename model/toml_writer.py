@@ -23,8 +23,11 @@ def key(name: str) -> str:
 
 
 def string(text: str) -> str:
-    """A TOML basic string (JSON's escapes are valid TOML escapes)."""
-    return json.dumps(text, ensure_ascii=False)
+    """A TOML basic string (JSON's escapes are valid TOML escapes).
+
+    JSON leaves DEL (U+007F) as it is, which TOML forbids in a string: it is escaped too.
+    """
+    return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
 def value(v: Any) -> str:

@@ -36,6 +36,22 @@ def test_draws_follow_the_weights_and_the_seed(calibrated: Path) -> None:
     assert posterior_draws(calibrated, 50, seed=8) != posterior_draws(calibrated, 50, seed=7)
 
 
+def test_weights_are_relative_so_huge_ones_do_not_overflow(tmp_path: Path, calibrated_toml: str, capsys) -> None:
+    """[1e308, 1e308] sums to inf: the weights are scaled by the largest first, so they are two equal weights."""
+    from model.cli import main
+
+    path = tmp_path / "huge.toml"
+    path.write_text(calibrated_toml.replace("weights = [1.0, 3.0, 0.0]", "weights = [1e308, 1e308, 0.0]"))
+    assert read_scenario(path).posterior.weights == [0.5, 0.5, 0.0]
+    assert {d["trust_gain"] for d in posterior_draws(path, 40, seed=1)} == {0.05, 0.15}
+    status = main(["run", "--scenario", str(path), "--posterior", "--draws", "3", "--seed", "1"])
+    assert status == 0, capsys.readouterr().err
+    path.write_text(calibrated_toml.replace("weights = [1.0, 3.0, 0.0]", "weights = [1" + "0" * 400 + ", 1.0, 0.0]"))
+    with pytest.raises(ScenarioError) as info:  # an int no float can hold: refused, not an OverflowError
+        read_scenario(path)
+    assert info.value.field == "posterior.weights"
+
+
 @pytest.mark.parametrize(
     "old, new, field",
     [
