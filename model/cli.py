@@ -83,6 +83,16 @@ class _Parser(argparse.ArgumentParser):
         where = f"{command}: " if command else ""
         raise UserError(f"{where}{message}; see '{self.prog} --help'")
 
+    def parse_args(self, args: Sequence[str] | None = None, namespace: Any = None) -> argparse.Namespace:  # type: ignore[override]
+        # argparse reports arguments no subcommand took on the top parser; name the subcommand instead
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            command = getattr(parsed, "command", None)
+            prog = f"{PROG} {command}" if command else PROG
+            where = f"{command}: " if command else ""
+            raise UserError(f"{where}unrecognized arguments: {' '.join(extras)}; see '{prog} --help'")
+        return parsed
+
 
 # ---------------------------------------------------------------------------- entry point
 def main(argv: Sequence[str] | None = None) -> int:
@@ -594,7 +604,11 @@ def _announce(header: str) -> Callable[[Any], None]:
     def on_start(start: Any) -> None:
         print(header, file=sys.stderr)
         if start.stored:
-            how = f"its last session was {start.previous_status}; " if start.previous_status else ""
+            how = {
+                "interrupted": "its last session was interrupted; ",
+                "failed": "its last session failed; ",
+                "incomplete": "its last session ended before the last run; ",
+            }.get(start.previous_status or "", "")
             print(
                 f"resuming the sweep in {str(start.path)!r}: {how}{start.stored} of {start.total} runs are stored",
                 file=sys.stderr,

@@ -340,3 +340,26 @@ def test_installed_console_script(tmp_path):
     assert bad.stderr.startswith("phc-synergy: error: ") and "seats" in bad.stderr and "abc" in bad.stderr
     assert "Traceback" not in bad.stderr
     assert not (tmp_path / "t.csv").exists()
+
+
+@pytest.mark.skipif(_console_script() is None, reason="the phc-synergy console script is not installed here")
+def test_a_reader_that_goes_away_ends_the_command_quietly(tmp_path):
+    """stdout closed before anything is written: exit 141 (as a tool killed by SIGPIPE), nothing on stderr."""
+    proc = subprocess.Popen(
+        [_console_script(), "params", "--format", "json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    proc.stdout.close()  # the only reading end: every write of the command now fails with EPIPE
+    err = proc.stderr.read().decode()
+    proc.stderr.close()
+    assert proc.wait(timeout=120) == 141
+    assert err == ""
+
+
+@pytest.mark.skipif(_console_script() is None, reason="the phc-synergy console script is not installed here")
+@pytest.mark.parametrize("command", ["params --format json", "params", "scenarios"])
+def test_piped_into_head_ends_quietly(command):
+    """`phc-synergy params --format json | head -1`: one line out, nothing on stderr, status 0 or 141."""
+    script = f"set -o pipefail; '{_console_script()}' {command} | head -1"
+    proc = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=120, check=False)
+    assert proc.stderr == "" and len(proc.stdout.splitlines()) == 1
+    assert proc.returncode in (0, 141)

@@ -507,6 +507,98 @@ def test_unreachable_scheduler_is_a_clean_error(tmp_path, capsys):
     assert not (tmp_path / "o").exists()  # nothing written
 
 
+def _scheduler(port: int) -> tuple[subprocess.Popen, dict]:
+    """A real `dask scheduler` on 127.0.0.1:port (its own process group) and the options for its workers."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+    common = {"cwd": REPO, "env": env, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL,
+              "start_new_session": True}  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dask", "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+        **common,
+    )
+    _wait_for_port(port, proc)
+    return proc, common
+
+
+def _worker(address: str, common: dict) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "dask", "worker", address, "--nthreads", "1", "--nworkers", "1",
+         "--no-dashboard", "--host", "127.0.0.1"],
+        **common,
+    )  # fmt: skip
+
+
+def test_a_cluster_without_workers_says_once_where_it_waits(reference, tmp_path, capsys, monkeypatch):
+    import threading
+
+    import experiments.engine
+
+    monkeypatch.setattr(experiments.engine, "NO_WORKER_NOTICE_SECONDS", 1.0)
+    port = _free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    scheduler, common = _scheduler(port)
+    workers: list[subprocess.Popen] = []
+    timer = threading.Timer(4.0, lambda: workers.append(_worker(address, common)))  # after the notice
+    try:
+        timer.start()
+        out = tmp_path / "late"
+        status, _, err = cli(capsys, "sweep", write_spec(tmp_path), "--out", out, "--scheduler", address, "--quiet")
+        assert status == 0, err
+        notices = [line for line in err.splitlines() if "waiting for a Dask worker" in line]
+        assert len(notices) == 1, err
+        assert address in notices[0] and f"'dask worker {address}'" in notices[0]
+        assert_same_sweep(reference, out)
+    finally:
+        timer.cancel()
+        for proc in (*workers, scheduler):
+            _stop(proc)
+
+
+def test_a_scheduler_lost_mid_sweep_is_one_line_and_resume_finishes(tmp_path, capsys):
+    import threading
+
+    spec_path = write_spec(tmp_path, KILL_SPEC)
+    whole = tmp_path / "whole"
+    run_sweep(load_spec(spec_path), whole)
+    port = _free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    scheduler, common = _scheduler(port)
+    worker = _worker(address, common)
+    out = tmp_path / "lost"
+
+    def kill_scheduler_after_the_first_chunk() -> None:
+        deadline = time.monotonic() + 120
+        while not (out / "chunk-00000.parquet").exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(scheduler.pid, signal.SIGKILL)
+
+    killer = threading.Thread(target=kill_scheduler_after_the_first_chunk, daemon=True)
+    try:
+        killer.start()
+        status, _, err = cli(
+            capsys, "sweep", spec_path, "--out", out, "--scheduler", address, "--quiet",
+            "--chunk-runs", "10", "--batch-size", "5",
+        )  # fmt: skip
+        killer.join(timeout=30)
+    finally:
+        for proc in (worker, scheduler):
+            _stop(proc)
+    assert status == 1, err
+    lines = err.splitlines()
+    assert lines[0].startswith("sweep 'tiny'") and len(lines) == 2, err  # the header, then one line
+    stored = len(load_sweep(out))
+    assert 0 < stored < 150
+    assert lines[1].startswith(f"phc-synergy: error: lost the connection to the Dask scheduler at {address}")
+    assert f"{stored} of 150 runs are stored in {str(out)!r}" in lines[1] and "--resume" in lines[1]
+    assert "Traceback" not in err and load_manifest(out)["status"] == "failed"
+
+    status, _, err = cli(capsys, "sweep", spec_path, "--out", out, "--resume")
+    assert status == 0, err
+    assert f"its last session failed; {stored} of 150 runs are stored" in err
+    assert_same_sweep(whole, out)
+
+
 # ---------------------------------------------------------------- kill -9 and resume
 KILL_SPEC = replace(replace(SMALL_SPEC, "n = 6", "n = 50"), "replicates = 2", "replicates = 3")
 
@@ -619,20 +711,83 @@ def test_export_refuses_a_folder_that_is_not_a_sweep(tmp_path, capsys):
         load_sweep(tmp_path)
 
 
+def _partial_sweep(tmp_path: Path) -> tuple[Path, int, int]:
+    """The tiny sweep stopped after its first chunk: (folder, runs stored, runs in all)."""
+    folder = tmp_path / "partial"
+    run_sweep(load_spec(write_spec(tmp_path)), folder, batch_size=4, chunk_runs=4)
+    chunks = chunk_files(folder)
+    for index in list(chunks)[1:]:
+        chunks[index].unlink()
+        (folder / f"series-{index:05d}.parquet").unlink()
+    return folder, 4, 12
+
+
+def test_export_of_an_incomplete_sweep_is_refused_unless_partial(tmp_path, capsys):
+    folder, stored, total = _partial_sweep(tmp_path)
+    for fmt in ("csv", "behaviorspace"):
+        status, _, err = cli(capsys, "export", folder, "--format", fmt)
+        assert status == 2 and len(err.splitlines()) == 1
+        assert f"{stored} of {total} runs are stored" in err and "--resume" in err and "--partial" in err
+        assert f"phc-synergy sweep {tmp_path / 'spec.toml'} --out {folder} --resume" in err
+    assert not (folder / "runs.csv").exists() and not (folder / "behaviorspace.csv").exists()
+
+    status, out, err = cli(capsys, "export", folder, "--format", "csv", "--partial")
+    assert status == 0, err
+    assert f"partial: {stored} of {total} runs" in out
+    lines = (folder / "runs.csv").read_text().splitlines()
+    assert lines[0].startswith(f"# partial export: {stored} of {total} runs of sweep 'tiny'")
+    assert len(pd.read_csv(folder / "runs.csv", skiprows=1)) == stored
+
+    status, _, err = cli(capsys, "export", folder, "--format", "behaviorspace", "--partial")
+    assert status == 0, err
+    with open(folder / "behaviorspace.csv", newline="") as f:
+        rows = list(csv.reader(f))
+    assert rows[0][0].endswith(f"(partial: {stored} of {total} runs)")
+    info = dict(zip(rows[4], rows[5], strict=True))
+    assert info["partial"] == "true" and info["stored-runs"] == str(stored) and info["runs"] == str(total)
+    assert rows[6][0] == "[run number]"  # still six header lines, then the header row
+
+
+def test_export_of_a_whole_sweep_says_it_is_not_partial(reference, tmp_path, capsys):
+    out = tmp_path / "bs.csv"
+    assert cli(capsys, "export", reference, "--format", "behaviorspace", "--out", out)[0] == 0
+    with open(out, newline="") as f:
+        rows = list(csv.reader(f))
+    assert dict(zip(rows[4], rows[5], strict=True))["partial"] == "false" and "partial" not in rows[0][0]
+    assert cli(capsys, "export", reference, "--format", "csv", "--out", tmp_path / "r.csv", "--partial")[0] == 0
+    assert (tmp_path / "r.csv").read_text().startswith("run_id,")  # --partial on a whole sweep changes nothing
+
+
+def test_folder_lock_frees_itself_and_leaves_no_file(tmp_path):
+    from experiments.lock import FolderLock, held_by_another
+
+    (tmp_path / "_lock").write_text("")  # left by a process that was killed: nobody holds it
+    assert not held_by_another(tmp_path) and not (tmp_path / "_lock").exists()  # the probe removed it
+    first, second = FolderLock(tmp_path), FolderLock(tmp_path)
+    assert first.acquire() and first.held
+    assert not second.acquire() and held_by_another(tmp_path)
+    first.release()
+    assert not (tmp_path / "_lock").exists()
+    assert second.acquire()
+    second.release()
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_two_processes_never_write_one_sweep(tmp_path):
     from experiments.store import SweepStore
 
     plan = load_spec(write_spec(tmp_path)).plan()
     first = SweepStore.open(tmp_path / "sweep", plan)
     try:
-        with pytest.raises(StoreError, match="another process"):
-            SweepStore.open(tmp_path / "sweep", plan, resume=True)  # flock is per open file: refused here too
+        with pytest.raises(StoreError, match=rf"another process \(pid {os.getpid()} on "):
+            SweepStore.open(tmp_path / "sweep", plan, resume=True)  # the lock is per open file: refused here too
     finally:
         first.close(status="interrupted")
     second = SweepStore.open(tmp_path / "sweep", plan, resume=True)  # free again
     second.close(status="interrupted")
     manifest = load_manifest(tmp_path / "sweep")
     assert manifest["status"] == "interrupted" and len(manifest["sessions"]) == 2
+    assert not (tmp_path / "sweep" / "_lock").exists()
 
 
 def test_manifest_is_json_without_nan(reference):
