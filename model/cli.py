@@ -200,7 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--steps", metavar="N", help="months to simulate (the 'steps' parameter)")
     p.add_argument(
-        "--seed", metavar="S", help="run seed, a non-negative integer (default: drawn at random and printed)"
+        "--seed", metavar="S", help="run seed, an integer in [0, 2^63 - 1] (default: drawn at random and printed)"
     )
     p.add_argument("--out", metavar="FILE", help="write the per-step series to FILE.csv or FILE.parquet")
     p.add_argument("--summary", metavar="FILE", help="write the run summary (seed, outcomes, every parameter) as JSON")
