@@ -139,13 +139,22 @@ def stop(process: subprocess.Popen) -> None:
 
 
 @pytest.fixture(scope="module")
-def browser(server):
+def chromium():
+    """Debian's chromium under Playwright (skipped, with how to install it, when missing)."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed (sudo apt-get install chromium; `make test` does it as root)")
+    pytest.importorskip("playwright")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         yield b
         b.close()
+
+
+@pytest.fixture(scope="module")
+def browser(server, chromium):
+    return chromium
 
 
 @pytest.fixture(scope="session")
