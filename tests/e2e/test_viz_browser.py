@@ -199,14 +199,15 @@ def test_files_come_only_by_upload_drop_or_the_scenario_folder(server, open_page
     # no field of the page names a file or a path: files come by upload or drop, and go by download
     assert page.get_by_label(re.compile(r"path|save|folder|computer", re.IGNORECASE)).count() == 0
     typed = set()
-    for name in ("Settings", "Compare", "Export", "The partnership"):  # the tabs render when first opened
+    tabs = {"Settings": parameter_label("leadership"), "Compare": "Runs per arm (replicates)",
+            "Export": "One-line description", "The partnership": "Seed (same seed, same chance events)"}  # fmt: skip
+    for name, last_field in tabs.items():  # each tab renders when first opened: wait for one of its fields
         tab(page, name)
-        page.get_by_role("tab", name=name, exact=True).and_(page.locator(".v-tab--active")).wait_for()
-        time.sleep(0.5)
+        field(page, last_field).wait_for()
         typed |= set(page.locator("input[type=text]:not([readonly]), textarea").evaluate_all(
             "els => els.map(e => (e.labels && e.labels[0] ? e.labels[0].innerText : ''))"
         ))  # the fields one can type in (a list's own input is read-only); fmt: skip
-    assert {"Scenario name", "Runs per arm (replicates)", parameter_label("leadership")} <= typed, typed
+    assert set(tabs.values()) | {parameter_label("communication")} <= typed, typed
     assert not [t for t in typed if re.search(r"path|file|save|folder", t, re.IGNORECASE)], typed
 
     # the facilitator's folder (--scenarios): listed by name, only its own regular .toml files
