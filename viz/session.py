@@ -117,7 +117,7 @@ class WorkshopSession:
         scenario, params = scenario_from_bytes(data, file_name)
         self._start(source_label(file_name, origin), scenario, params)
 
-    def _start(self, label: str, scenario: Any, params: dict[str, Any]) -> None:
+    def _start(self, label: str, scenario: Scenario, params: dict[str, Any]) -> None:
         self.scenario = label
         self.scenario_info = scenario
         self.base_params = params
