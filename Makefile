@@ -24,8 +24,8 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/phc-synergy main --out results --workers 2
 
-# The workshop page (viz/app.py) on http://localhost:8765, offline (no CDN, no telemetry); Ctrl-C stops it.
-# Another address or port: make viz VIZ_ARGS="--host 0.0.0.0 --port 8800"
+# The workshop page (viz/app.py) on http://127.0.0.1:8765, offline (no CDN, no telemetry); Ctrl-C stops it.
+# For a room (prints the addresses with a token): make viz VIZ_ARGS="--host 0.0.0.0 --port 8800 --scenarios DIR"
 viz: $(STAMP)
 	$(BIN)/phc-synergy viz $(VIZ_ARGS)
 

@@ -11,7 +11,7 @@
     phc-synergy main [--out results] [--workers N]
     phc-synergy calibrate CASE.toml --out DIR [--params NAME,...] [--population P]
                           [--generations G | --max-simulations M] [engine options] [--resume]
-    phc-synergy viz [--host H] [--port P]
+    phc-synergy viz [--host H] [--port P] [--scenarios DIR] [--token T | --no-token]
 
 Every user error prints one line, ``phc-synergy: error: <message>``, on stderr and
 exits with status 2. Files are written to a temporary name in the target folder and
@@ -304,8 +304,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Serves the workshop page (viz/app.py) until Ctrl-C; open the address it prints. Nothing is"
         " fetched from the internet: front-end files come from the solara-assets package and telemetry is off.",
     )
-    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; 0.0.0.0 for a room)")
-    p.add_argument("--port", default="8765", metavar="P", help="port (default 8765)")
+    from viz.serve import add_arguments as add_viz_arguments  # standard library only: no solara, no model
+
+    add_viz_arguments(p)
     p.set_defaults(handler=cmd_viz)
     return parser
 
@@ -314,9 +315,11 @@ def cmd_viz(args: argparse.Namespace) -> int:
     port = _positive_int("--port", args.port)
     if port > 65535:
         raise UserError(f"--port {args.port!r} is not allowed: an integer in [1, 65535]")
-    from viz.serve import serve
+    if args.token is not None and args.no_token:
+        raise UserError("--token and --no-token cannot be given together: choose one")
+    from viz.serve import serve  # prints its own one-line errors (--scenarios, --token) and returns 2
 
-    return serve(args.host, port)
+    return serve(args.host, port, scenarios=args.scenarios, token=args.token, no_token=args.no_token)
 
 
 def _engine_options(p: argparse.ArgumentParser) -> None:

@@ -3,11 +3,14 @@ rendered headless with solara."""
 
 from __future__ import annotations
 
+import html
+import re
 import subprocess
 import sys
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import ClassVar
 
 import ipyvuetify as v
 import numpy as np
@@ -21,7 +24,16 @@ from model.parameters import PARAMETERS, validate_parameters
 from model.scenarios import load_scenario, shipped_paths
 from viz import ensemble as ens
 from viz import figures, labels, serve
+from viz.files import (
+    SCENARIOS_DIR_ENV,
+    UPLOAD_LIMIT_BYTES,
+    FileRefused,
+    ScenarioFolder,
+    display_name,
+    read_upload,
+)
 from viz.session import SessionError, WorkshopSession, scenario_toml, seat_positions
+from viz.solara_server import TOKEN_ENV
 
 
 @pytest.fixture
@@ -46,21 +58,161 @@ def test_every_parameter_and_type_has_plain_words() -> None:
 
 def test_serve_runs_solara_offline_in_production() -> None:
     cmd = serve.command("127.0.0.1", 8999, python="py")
-    assert cmd[:4] == ["py", "-m", "solara", "run"]
+    assert cmd[:4] == ["py", "-m", "viz.solara_server", "run"]  # solara run, behind the token gate
     assert cmd[4].endswith("viz/app.py") and Path(cmd[4]).is_file()
     for flag in ("--production", "--no-check-version", "--no-open"):
         assert flag in cmd
     assert cmd[cmd.index("--port") + 1] == "8999" and cmd[cmd.index("--host") + 1] == "127.0.0.1"
-    env = serve.offline_env({"PATH": "/bin"})
+    env = serve.offline_env({"PATH": "/bin", TOKEN_ENV: "stale", SCENARIOS_DIR_ENV: "/stale"})
     assert env["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] == "False"
     assert env["SOLARA_ASSETS_CDN"].startswith("http://127.0.0.1:")  # a dead loopback port, never a CDN
     assert env["PATH"] == "/bin" and str(Path(serve.__file__).resolve().parent.parent) in env["PYTHONPATH"]
+    assert TOKEN_ENV not in env and SCENARIOS_DIR_ENV not in env  # given to a server only on purpose
+    env = serve.server_env("tok", Path("/srv/scen"), base={"PATH": "/bin"})
+    assert env[TOKEN_ENV] == "tok" and env[SCENARIOS_DIR_ENV] == "/srv/scen"
+    assert "tok" not in " ".join(cmd)  # never on the command line, where other users of the machine can read it
     assert serve.check_assets() is None  # solara-assets is installed with the viz extra
 
 
 def test_serve_refuses_a_bad_port(capsys) -> None:
     assert serve.serve("127.0.0.1", 70000) == 2
     assert "--port 70000 is not allowed" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "127.255.0.9", "::1", "[::1]", "localhost", "LOCALHOST"])
+def test_loopback_hosts_need_no_token(host: str) -> None:
+    assert serve.is_loopback(host)
+    assert serve.choose_token(host) is None
+    assert serve.choose_token(host, token="chosen-1") == "chosen-1"  # --token forces the gate, on loopback too
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.168.1.20", "10.0.0.1", "fe80::1", "workshop-laptop", ""])
+def test_other_hosts_get_a_token_unless_no_token(host: str) -> None:
+    assert not serve.is_loopback(host)
+    first, second = serve.choose_token(host), serve.choose_token(host)
+    assert first and second and first != second and len(first) >= 32  # secrets.token_urlsafe, fresh each start
+    assert serve.TOKEN_PATTERN.fullmatch(first)
+    assert serve.choose_token(host, no_token=True) is None
+    assert serve.choose_token(host, token="mine") == "mine"
+
+
+def test_bad_token_options_are_refused() -> None:
+    with pytest.raises(serve.ServeError, match="cannot be given together"):
+        serve.choose_token("0.0.0.0", token="x", no_token=True)
+    for bad in ("", "has space", "a/b", "tök", "a;b"):
+        with pytest.raises(serve.ServeError, match="--token is not allowed"):
+            serve.choose_token("0.0.0.0", token=bad)
+
+
+class _FakeServer:
+    """Stands in for the server process: serve() prints, starts it, and waits for it (it exits at once)."""
+
+    started: ClassVar[list] = []
+
+    def __init__(self, cmd, env=None, **_):
+        _FakeServer.started.append((cmd, env))
+        self.returncode = 0
+
+    def poll(self):
+        return 0
+
+    def wait(self, timeout=None):
+        return 0
+
+    def send_signal(self, sig):
+        pass
+
+    def terminate(self):
+        pass
+
+
+def _serve_printing(monkeypatch, host: str, **options) -> tuple[int, str, str, dict]:
+    import io
+
+    _FakeServer.started = []
+    monkeypatch.setattr(serve.subprocess, "Popen", _FakeServer)
+    out, err = io.StringIO(), io.StringIO()
+    status = serve.serve(host, 8765, out=out, err=err, **options)
+    env = _FakeServer.started[0][1] if _FakeServer.started else {}
+    return status, out.getvalue(), err.getvalue(), env
+
+
+def test_every_interface_prints_the_real_addresses_with_the_token_and_a_warning(monkeypatch) -> None:
+    import socket
+
+    status, out, err, env = _serve_printing(monkeypatch, "0.0.0.0")
+    assert status == 0
+    token = env[TOKEN_ENV]
+    urls = [line.strip() for line in out.splitlines() if line.strip().startswith("http://")]
+    assert urls and all(u.endswith(f":8765/?token={token}") for u in urls)
+    assert "localhost" not in out and "0.0.0.0" not in out  # the real addresses, not a loopback name
+    assert urls[0] == f"http://{socket.gethostname()}:8765/?token={token}"
+    hosts = [u.split("//")[1].rsplit(":", 1)[0].strip("[]") for u in urls]
+    assert hosts == serve.machine_addresses()  # the name, then every interface address, loopback last
+    assert "anyone who can reach them" in err and "token" in err
+
+
+def test_machine_addresses_list_the_interfaces(monkeypatch) -> None:
+    import socket
+    from types import SimpleNamespace
+
+    import psutil
+
+    fake = {
+        "lo": [SimpleNamespace(family=socket.AF_INET, address="127.0.0.1")],
+        "eth0": [SimpleNamespace(family=socket.AF_INET, address="192.168.1.20"),
+                 SimpleNamespace(family=socket.AF_INET6, address="fe80::1%eth0"),
+                 SimpleNamespace(family=socket.AF_INET6, address="2001:db8::5")],
+        "wlan0": [SimpleNamespace(family=socket.AF_INET, address="10.1.2.3")],
+    }  # fmt: skip
+    monkeypatch.setattr(psutil, "net_if_addrs", lambda: fake)
+    monkeypatch.setattr(socket, "getaddrinfo", lambda *a, **k: [])
+    monkeypatch.setattr(socket, "gethostname", lambda: "workshop-laptop")
+    assert serve.machine_addresses() == ["workshop-laptop", "192.168.1.20", "10.1.2.3", "127.0.0.1"]
+    assert serve.machine_addresses(ipv6=True) == ["workshop-laptop", "192.168.1.20", "2001:db8::5", "10.1.2.3",
+                                                  "127.0.0.1"]  # fmt: skip
+    urls = serve.addresses("::", 80, "t")
+    assert "http://[2001:db8::5]:80/?token=t" in urls
+
+
+def test_a_named_address_prints_itself_and_no_token_warns_plainly(monkeypatch) -> None:
+    status, out, err, env = _serve_printing(monkeypatch, "192.0.2.7", no_token=True)
+    assert status == 0 and TOKEN_ENV not in env
+    assert "http://192.0.2.7:8765/\n" in out and "token=" not in out
+    assert "no token" in err and "anyone who can reach them can use the page" in err
+    status, out, err, env = _serve_printing(monkeypatch, "::", token="room-42")
+    assert env[TOKEN_ENV] == "room-42" and "/?token=room-42" in out
+
+
+def test_loopback_prints_its_address_without_a_token_or_warning(monkeypatch, tmp_path: Path) -> None:
+    status, out, err, env = _serve_printing(monkeypatch, "127.0.0.1", scenarios=str(tmp_path))
+    assert status == 0 and TOKEN_ENV not in env and env[SCENARIOS_DIR_ENV] == str(tmp_path.resolve())
+    assert "http://127.0.0.1:8765/\n" in out and "Warning" not in err
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        ["--port", "0"],
+        ["--port", "70000"],
+        ["--port", "eighty"],
+        ["--scenarios", "MISSING"],
+        ["--scenarios", "FILE"],
+        ["--token", "x", "--no-token"],
+        ["--token", "with space"],
+    ],
+)
+def test_bad_viz_options_print_one_line_and_exit_2(options: list[str], tmp_path: Path, capsys, monkeypatch) -> None:
+    monkeypatch.setattr(serve.subprocess, "Popen", _FakeServer)  # nothing is ever started
+    _FakeServer.started = []
+    a_file = tmp_path / "a.toml"
+    a_file.write_text("")
+    given = [{"MISSING": str(tmp_path / "nope"), "FILE": str(a_file)}.get(o, o) for o in options]
+    assert cli_main(["viz", *given]) == 2
+    captured = capsys.readouterr()
+    lines = captured.err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("phc-synergy: error: "), captured.err
+    assert "Traceback" not in captured.err and _FakeServer.started == []
 
 
 # ---------------------------------------------------------------------------- the session
@@ -170,15 +322,132 @@ def test_a_missing_scenario_file_is_refused_and_the_session_keeps_going(tmp_path
     assert s.scenario == "default" and s.step(1) == 1
 
 
-def test_a_dropped_file_is_saved_under_a_safe_name_and_loads(tmp_path: Path) -> None:
-    from viz.app import save_upload
-
-    text = (shipped_paths()["chrp"]).read_bytes()
-    target = save_upload({"name": "../../etc/my scenario", "size": len(text), "file_obj": None, "data": text}, tmp_path)
-    assert target.parent == tmp_path and target.name == "my_scenario.toml"
+def test_an_uploaded_file_loads_from_its_bytes() -> None:
     s = WorkshopSession()
-    s.load(str(target))
-    assert s.params == load_scenario("chrp")
+    s.load_bytes(shipped_paths()["chrp"].read_bytes(), "my chrp.toml")
+    assert s.params == load_scenario("chrp") and s.scenario == "my chrp.toml (your file)"
+    assert s.step(1) == 1
+
+
+def test_a_calibrated_upload_keeps_its_posterior(calibrated: Path) -> None:
+    from model.scenarios import posterior_draws
+
+    s = WorkshopSession()
+    s.load_bytes(calibrated.read_bytes(), "calibrated.toml")
+    assert s.posterior is not None and s.posterior.size == 3
+    assert s.posterior_draws(6, 4) == posterior_draws(calibrated, 6, 4)  # as from the file itself
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        (b"\xff\xfe not text", "not UTF-8"),
+        (b"name = \n", "malformed TOML"),
+        (b'name = "x"\ndescription = "y"\nseats = 3\n[parameters]\n', "unknown top-level key 'seats'"),
+        (b'name = "x"\n[parameters]\n', "missing 'description'"),
+        (b'name = "x"\ndescription = "y"\n[parameters]\nleadership = 7\n', "leadership = 7.0 is not allowed"),
+        (b'name = "x"\ndescription = "y"\n[parameters]\nmystery = 1\n', "mystery"),
+    ],
+)
+def test_errors_about_an_upload_name_its_field_and_nothing_of_the_server(content: bytes, words: str) -> None:
+    s = WorkshopSession()
+    with pytest.raises(SessionError) as err:
+        s.load_bytes(content, "visitor.toml")
+    message = str(err.value)
+    assert message.startswith("visitor.toml: ") and words in message
+    assert "/" not in message.replace("[0, 1]", "")  # no path of the server, not even of a temporary file
+    assert s.scenario == "default" and s.step(1) == 1  # the session goes on with what it had
+
+
+def test_shipped_names_only_through_load_shipped(tmp_path: Path) -> None:
+    s = WorkshopSession()
+    s.load_shipped("pccp")
+    assert s.params == load_scenario("pccp")
+    for sneaky in ("/etc/passwd", str(shipped_paths()["chrp"]), "../scenarios/chrp.toml", "", ["pccp"]):
+        with pytest.raises(SessionError, match="not a shipped scenario"):
+            s.load_shipped(sneaky)
+    assert s.params == load_scenario("pccp")
+
+
+def _upload(name: str, size: int | None, content: bytes) -> dict:
+    import io
+
+    return {"name": name, "size": size if size is not None else len(content), "file_obj": io.BytesIO(content),
+            "data": None}  # fmt: skip
+
+
+def test_an_upload_over_the_limit_is_refused_before_it_is_read() -> None:
+    class Unread:
+        def read(self, n=-1):
+            raise AssertionError("an upload announced over the limit must not be read")
+
+    with pytest.raises(FileRefused, match="larger than 1 MiB"):
+        read_upload({"name": "big.toml", "size": UPLOAD_LIMIT_BYTES + 1, "file_obj": Unread(), "data": None})
+    # a browser that announces less than it sends: the read stops one byte past the limit
+    sent = _upload("liar.toml", 10, b"x" * (3 * UPLOAD_LIMIT_BYTES))
+    with pytest.raises(FileRefused, match="larger than 1 MiB"):
+        read_upload(sent)
+    assert sent["file_obj"].tell() == UPLOAD_LIMIT_BYTES + 1
+    assert read_upload(_upload("ok.toml", None, b"x" * UPLOAD_LIMIT_BYTES)) == b"x" * UPLOAD_LIMIT_BYTES
+    assert UPLOAD_LIMIT_BYTES == 1024 * 1024
+
+
+def test_display_names_keep_only_the_last_part() -> None:
+    assert display_name("../../etc/my scenario.toml") == "my scenario.toml"
+    assert display_name("C:\\Users\\x\\s.toml") == "s.toml"
+    assert display_name(".hidden.toml") == "hidden.toml" and display_name("") == "scenario.toml"
+    assert display_name("a<script>.toml") == "a_script_.toml"
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    """A scenario folder: two good files, and every kind of thing the page must not open."""
+    root = tmp_path / "room"
+    root.mkdir()
+    (root / "ours.toml").write_bytes(shipped_paths()["pccp"].read_bytes())
+    (root / "b linked.toml").symlink_to(root / "ours.toml")  # a link to a file inside: fine
+    (root / "notes.txt").write_text("not a scenario")
+    (root / ".hidden.toml").write_bytes(shipped_paths()["pccp"].read_bytes())
+    (root / "dir.toml").mkdir()
+    (root / "sub").mkdir()
+    (root / "sub" / "deep.toml").write_bytes(shipped_paths()["chrp"].read_bytes())
+    outside = tmp_path / "secret.toml"
+    outside.write_text('name = "secret"\ndescription = "outside"\n[parameters]\n')
+    (root / "escape.toml").symlink_to(outside)  # a link out of the folder
+    (root / "passwd.toml").symlink_to("/etc/passwd")
+    (root / "dangling.toml").symlink_to(tmp_path / "gone.toml")
+    (root / "big.toml").write_bytes(b"#" * (UPLOAD_LIMIT_BYTES + 1))
+    return root
+
+
+def test_the_scenario_folder_lists_only_its_own_toml_files(folder: Path) -> None:
+    shelf = ScenarioFolder(folder)
+    assert shelf.names() == ["b linked.toml", "big.toml", "ours.toml"]
+    assert shelf.read("ours.toml") == shipped_paths()["pccp"].read_bytes()
+    assert shelf.read("b linked.toml") == shipped_paths()["pccp"].read_bytes()
+    with pytest.raises(FileRefused, match="larger than 1 MiB"):
+        shelf.read("big.toml")
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["../secret.toml", "..", ".", "", "sub/deep.toml", "sub\\deep.toml", "escape.toml", "passwd.toml",
+     "dangling.toml", "dir.toml", ".hidden.toml", "notes.txt", "/etc/passwd", "ours.toml\0", "nope.toml"],
+)  # fmt: skip
+def test_the_scenario_folder_refuses_everything_else(folder: Path, name: str) -> None:
+    with pytest.raises(FileRefused) as err:
+        ScenarioFolder(folder).read(name)
+    assert "not one of the scenario files of this workshop" in str(err.value)
+    assert str(folder) not in str(err.value) and "secret" not in str(err.value)
+
+
+def test_the_scenario_folder_from_the_environment(folder: Path, tmp_path: Path) -> None:
+    assert ScenarioFolder.from_env({}) is None
+    assert ScenarioFolder.from_env({SCENARIOS_DIR_ENV: str(folder)}).root == folder.resolve()
+    assert ScenarioFolder.from_env({SCENARIOS_DIR_ENV: str(tmp_path / "gone")}) is None
+    for bad, words in [(tmp_path / "gone", "no such folder"), (folder / "ours.toml", "is not a folder"), ("", "--scenarios ''")]:
+        with pytest.raises(FileRefused, match=words):
+            ScenarioFolder(bad)
 
 
 # ---------------------------------------------------------------------------- export round trip
@@ -424,10 +693,87 @@ def test_compare_and_export_tabs_headless(tmp_path: Path) -> None:
     tabs.v_model = 3
     text = _by_testid(box, "export-text").unsafe_innerHTML
     assert "[parameters]" in text and "seats = 20" in text
-    target = tmp_path / "saved.toml"
-    _text_field(rc, "...or save it on this computer as").v_model = str(target)
-    _button(rc, "Save").click()
-    assert load_scenario(target) == validate_parameters({})
+    path = tmp_path / "downloaded.toml"
+    path.write_text(html.unescape(text))
+    assert load_scenario(path) == validate_parameters({})  # what the download gives
+    assert rc.find(v.Btn, children=["Save"]).widgets == []  # offered as a download only: nothing saved on the server
+    rc.close()
+
+
+PATHLIKE_LABEL = re.compile(r"path|file|save|folder|director|computer|server|disk", re.IGNORECASE)
+
+
+def test_no_field_on_any_tab_takes_a_path(tmp_path: Path) -> None:
+    canary = tmp_path / "canary.toml"
+    canary.write_text('name = "CANARY"\ndescription = "must never be read"\n[parameters]\nseats = 9\n')
+    box, rc = _page()
+    tabs = rc.find(v.Tabs).widget
+    seen = set()
+    for tab in range(4):
+        tabs.v_model = tab
+        for field in rc.find(v.TextField).widgets:
+            label = str(field.label or "")
+            assert not PATHLIKE_LABEL.search(label), f"a field that looks like it takes a path: {label!r}"
+            if label in seen:
+                continue
+            seen.add(label)
+            field.v_model = str(canary)  # a path typed anywhere is refused or taken as text, never opened
+            if any(k.startswith("keyup.enter") for k in field._event_handlers_map):
+                field.fire_event("keyup.enter", str(canary))
+    assert {"Seed (same seed, same chance events)", "Runs per arm (replicates)", "Scenario name"} <= seen
+    assert len(seen) > 20  # the parameter fields of the Settings tab were typed into too
+    text = " ".join(str(getattr(w, "unsafe_innerHTML", "") or "") for w in _all_widgets(box))
+    assert "CANARY" not in text and "must never be read" not in text
+    for select in rc.find(v.Select).widgets:  # the lists take only their own items, whatever the browser sends
+        assert not PATHLIKE_LABEL.search(str(select.label or "")) or select.label == "This workshop's scenario files"
+        select.v_model = str(canary)
+    assert "CANARY" not in " ".join(str(getattr(w, "unsafe_innerHTML", "") or "") for w in _all_widgets(box))
+    assert _month(box) == "Month 0 of 60"
+    rc.close()
+
+
+def _wait(check, seconds: float = 15.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def _alert_texts(rc) -> list[str]:
+    out = []
+    for alert in rc.find(v.Alert).widgets:
+        out.extend(str(c) for c in alert.children if isinstance(c, str))
+    return out
+
+
+def test_an_oversized_upload_is_refused_with_a_message_headless() -> None:
+    from viz.upload import ScenarioDropZone
+
+    box, rc = _page()
+    zone = rc.find(ScenarioDropZone).widget
+    assert "at most 1 MiB" in zone.label and "drop it here, or click to choose it" in zone.label
+    zone.file_info = [{"name": "huge.toml", "isFile": True, "size": 200 * 1024 * 1024, "pick": 1}]
+    assert _wait(lambda: any("larger than 1 MiB" in t for t in _alert_texts(rc))), _alert_texts(rc)
+    message = next(t for t in _alert_texts(rc) if "larger than 1 MiB" in t)
+    assert message.startswith("huge.toml is larger than 1 MiB")
+    _button(rc, "Step").click()  # the page goes on
+    assert _month(box) == "Month 1 of 60"
+    rc.close()
+
+
+def test_the_scenario_folder_is_listed_by_name_and_opens_nothing_else(folder: Path, monkeypatch) -> None:
+    monkeypatch.setenv(SCENARIOS_DIR_ENV, str(folder))
+    box, rc = _page()
+    listing = rc.find(v.Select, label="This workshop's scenario files").widget
+    assert [i if isinstance(i, str) else i.get("value", i.get("text")) for i in listing.items] == [
+        "b linked.toml", "big.toml", "ours.toml"]  # fmt: skip
+    for sneaky in ("../secret.toml", "escape.toml", "passwd.toml", "/etc/passwd"):
+        listing.v_model = sneaky
+        assert _month(box) == "Month 0 of 60" and not any("secret" in t for t in _alert_texts(rc))
+    listing.v_model = "ours.toml"
+    assert _wait(lambda: any("Loaded 'pccp'" in t for t in _alert_texts(rc))), _alert_texts(rc)
     rc.close()
 
 

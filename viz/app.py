@@ -22,10 +22,9 @@ import contextlib
 import html
 import math
 import re
-import tempfile
 import time
 import warnings
-from pathlib import Path
+from typing import cast
 
 import solara
 import solara.lab
@@ -34,6 +33,7 @@ from reacton.core import get_render_context
 from model.parameters import PARAMETERS, parameters_by_level
 from viz import ensemble as ens
 from viz import figures
+from viz.files import UPLOAD_LIMIT_WORDS, FileRefused, ScenarioFolder, display_name, read_upload
 from viz.labels import (
     HOW_TO_READ,
     INTERVENTION_HELP,
@@ -46,13 +46,16 @@ from viz.labels import (
 )
 from viz.session import (
     DEFAULT_SCENARIO,
+    FROM_FOLDER,
     SHOCK_SEVERITY,
     SessionError,
     WorkshopSession,
     _show,
     default_text,
     scenario_choices,
+    source_label,
 )
+from viz.upload import ScenarioUpload
 
 # Importing Mesa's visualisation runs Solara's hook checks on Mesa's own ComponentsView, which warns
 # (a harmless early return there); the page does not use that component.
@@ -83,65 +86,76 @@ def _p(text: str, style: str = CARD_TEXT) -> None:
 # ---------------------------------------------------------------------------- the sidebar
 @solara.component
 def ScenarioPicker(session: WorkshopSession, on_loaded) -> None:
-    """Pick a shipped scenario, or load a scenario file (a path, or a file dropped here)."""
+    """Pick a shipped scenario or one of the scenario folder's files, or upload one (drop it, or choose it).
+
+    No field takes a path: the lists hold names only (a name not in a list is refused
+    before any file is looked at), and an upload is read from the browser, capped.
+    """
     choices = solara.use_memo(scenario_choices, [])
     names = [n for n, _ in choices]
     described = dict(choices)
-    path_text, set_path_text = solara.use_state("")
+    folder = solara.use_memo(ScenarioFolder.from_env, [])
+    folder_names = solara.use_memo(lambda: folder.names() if folder is not None else [], [])
     error, set_error = solara.use_state(None)
-    upload_dir = solara.use_memo(lambda: tempfile.TemporaryDirectory(prefix="phc-workshop-"), [])
-    solara.use_effect(lambda: upload_dir.cleanup, [])
 
-    def load(target: str) -> None:
+    def loaded(action) -> None:
         try:
-            session_load(session, target)
-        except SessionError as exc:
+            action()
+        except (SessionError, FileRefused) as exc:
             set_error(str(exc))
             return
         set_error(None)
         on_loaded()
 
+    def pick_shipped(name) -> None:
+        if name in names:  # the browser sends the value: only a listed name is ever loaded
+            loaded(lambda: session.load_shipped(name))
+
+    def pick_folder(name) -> None:
+        if folder is not None and name in folder_names:
+            loaded(lambda: session.load_bytes(folder.read(name), name, FROM_FOLDER))
+
+    received, set_received = solara.use_state(cast(tuple | None, None))
+
     def on_file(info) -> None:
-        target = save_upload(info, Path(upload_dir.name))
-        set_path_text(str(target))
-        load(str(target))
+        # in the upload's thread: only read here; the loading (which re-keys this picker) happens in the effect below
+        name = display_name(info.get("name", ""))
+        try:
+            set_received((name, read_upload(info), None))
+        except FileRefused as exc:
+            set_received((name, None, str(exc)))
+
+    def take_received() -> None:
+        if received is None:
+            return
+        name, data, refusal = received
+        if refusal is not None:
+            set_error(refusal)
+        else:
+            loaded(lambda: session.load_bytes(data, name))
+
+    solara.use_effect(take_received, [received])
 
     current = session.scenario if session.scenario in names else None
-    solara.Select("Scenario", values=names, value=current, on_value=lambda v: v and load(v))
+    solara.Select("Scenario", values=names, value=current, on_value=pick_shipped)
     if current:
         _p(described.get(current, ""), "font-size:13px;color:#555;margin:-4px 0 6px 0")
     else:
-        _p(f"Loaded from a file: {session.scenario_info.name} ({session.scenario})",
+        _p(f"Loaded: {session.scenario_info.name}, from {session.scenario}",
            "font-size:13px;color:#555;margin:-4px 0 6px 0")  # fmt: skip
-    solara.InputText(
-        "Scenario file (path to a .toml, e.g. a calibrated.toml)",
-        value=path_text,
-        on_value=lambda v: set_path_text(v or ""),
-        continuous_update=True,
-        error=error or False,
-    )
-    with solara.Row():
-        solara.Button("Load file", on_click=lambda: load(path_text), outlined=True, color="primary")
-    solara.FileDrop(label="...or drop a scenario file here", on_file=on_file, lazy=False)
+    if folder_names:
+        folder_current = next((n for n in folder_names if session.scenario == source_label(n, FROM_FOLDER)), None)
+        solara.Select("This workshop's scenario files", values=folder_names, value=folder_current,
+                      on_value=pick_folder)  # fmt: skip
+    ScenarioUpload(UPLOAD_LABEL, on_file)
+    if error:
+        solara.Error(error, dense=True)
     if session.posterior is not None:
         _p(f"This scenario carries a calibration posterior ({session.posterior.size} particles): "
            "comparisons draw from it.", "font-size:13px;color:#1b5e20")  # fmt: skip
 
 
-def save_upload(info, folder: Path) -> Path:
-    """Write a file dropped on the page (solara's FileInfo) into ``folder`` under a safe .toml name."""
-    name = re.sub(r"[^A-Za-z0-9_.-]", "_", Path(str(info["name"])).name).lstrip(".") or "scenario.toml"
-    if not name.endswith(".toml"):
-        name += ".toml"
-    data = info["data"] if info.get("data") is not None else info["file_obj"].read()
-    target = folder / name
-    target.write_bytes(data)
-    return target
-
-
-def session_load(session: WorkshopSession, target: str) -> None:
-    """Load a scenario into a session (stops nothing by itself; the caller stops Play)."""
-    session.load(target)
+UPLOAD_LABEL = f"Your own scenario file (.toml, at most {UPLOAD_LIMIT_WORDS}): drop it here, or click to choose it"
 
 
 @solara.component
@@ -420,9 +434,7 @@ def build_plan(session: WorkshopSession, replicates: int, replay: bool) -> ens.E
     interventions = [(i.month, i.kind, i.arg) for i in session.interventions] if replay else []
     draws = None
     if session.posterior is not None:
-        from model.scenarios import posterior_draws
-
-        draws = posterior_draws(session.scenario, replicates, session.seed)
+        draws = session.posterior_draws(replicates, session.seed)
     return ens.make_plan(
         session.base_params,
         session.params,
@@ -515,31 +527,12 @@ def _slug(text: str) -> str:
 
 @solara.component
 def ExportTab(session: WorkshopSession) -> None:
+    """The settings as a scenario file, offered only as a download: the page writes nothing on the server."""
     update_counter.get()
     name, set_name = solara.use_state("workshop")
     description, set_description = solara.use_state("")
-    save_path, set_save_path = solara.use_state(str(Path.cwd() / "workshop.toml"))
-    save_error, set_save_error = solara.use_state(None)
-    saved, set_saved = solara.use_state(None)
     text = session.export_toml(name, description)
-
-    def save() -> None:
-        target = Path(save_path).expanduser()
-        if target.suffix != ".toml":
-            set_save_error("the file name must end in .toml")
-            return
-        if not target.parent.is_dir():
-            set_save_error(f"no such folder: {target.parent}")
-            return
-        try:
-            tmp = target.with_name(target.name + ".tmp")
-            tmp.write_text(session.export_toml(name, description), encoding="utf-8")
-            tmp.replace(target)
-        except OSError as exc:
-            set_save_error(f"cannot write {target}: {exc.strerror or exc}")
-            return
-        set_save_error(None)
-        set_saved(str(target.resolve()))
+    filename = f"{_slug(name)}.toml"
 
     _p(HOW_TO_READ["export"])
     with solara.Row(gap="12px"):
@@ -547,15 +540,9 @@ def ExportTab(session: WorkshopSession) -> None:
         solara.InputText("One-line description", value=description, on_value=lambda v: set_description(v or ""),
                          continuous_update=True, style={"min-width": "420px"})  # fmt: skip
     with solara.Row(gap="12px", style="align-items:center"):
-        solara.FileDownload(text, filename=f"{_slug(name)}.toml", mime_type="application/toml",
+        solara.FileDownload(text, filename=filename, mime_type="application/toml",
                             label="Download the scenario file")  # fmt: skip
-    with solara.Row(gap="12px", style="align-items:baseline"):
-        solara.InputText("...or save it on this computer as", value=save_path,
-                         on_value=lambda v: set_save_path(v or ""), continuous_update=True,
-                         error=save_error or False, style={"min-width": "480px"})  # fmt: skip
-        solara.Button("Save", on_click=save, color="primary", outlined=True)
-    if saved:
-        solara.Success(f"Saved {saved}. Run it with: phc-synergy run --scenario {saved} --seed {session.seed}")
+    _p(f"Then, on a computer with the model: phc-synergy run --scenario {filename} --seed {session.seed}")
     solara.HTML(tag="pre", unsafe_innerHTML=html.escape(text), attributes={"data-testid": "export-text"},
                 style="font-size:13px;background:#f6f6f6;padding:10px;white-space:pre-wrap")
 

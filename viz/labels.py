@@ -129,8 +129,8 @@ HOW_TO_READ: dict[str, str] = {
         "band holds 90% of runs. Bands that overlap a lot mean the difference is small against chance."
     ),
     "export": (
-        "Saves the current settings as a scenario file. It can be loaded back here (Scenario file), or run "
-        "from the command line: phc-synergy run --scenario FILE, and used as the base of a sweep."
+        "The current settings as a scenario file, to download. It can be loaded back here (drop it on the "
+        "scenario box), run from the command line (phc-synergy run --scenario FILE) and used as the base of a sweep."
     ),
 }
 

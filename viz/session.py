@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as _dt
 import math
 import threading
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ import numpy as np
 from model.errors import InputFileError
 from model.model import FIXED_AT_START, PartnershipModel
 from model.parameters import DEFAULTS, PARAMETERS, STAKEHOLDER_TYPES, ParameterError, validate_parameters
-from model.scenarios import list_scenarios, load_scenario, read_scenario, shipped_paths
+from model.scenarios import Scenario, list_scenarios, load_scenario, read_scenario, scenario_from_doc, shipped_paths
 from model.toml_writer import dumps
 from viz.labels import parameter_label, type_label
 
@@ -30,6 +31,8 @@ SPRING_LAYOUT_MAX_SEATS = 300  # above this, seats sit on a spiral (a spring lay
 # Settings that only a new run can take (the table, the cohort, the horizon) besides the model's own list.
 AT_RESET = frozenset(FIXED_AT_START) | {"steps"}
 SHOCK_SEVERITY = 0.5  # default severity of the "system shock now" intervention
+UPLOADED = "your file"  # where a scenario loaded from bytes came from, in the page's words
+FROM_FOLDER = "this workshop's files"
 
 
 class SessionError(ValueError):
@@ -83,7 +86,11 @@ class WorkshopSession:
 
     # ------------------------------------------------------------------ scenarios and settings
     def load(self, name_or_path: str | Path) -> None:
-        """Load a shipped scenario or a scenario file and start a new run with it (SessionError if it cannot)."""
+        """Load a shipped scenario or a scenario file and start a new run with it (SessionError if it cannot).
+
+        For Python users and tests: the page never passes a visitor's text here (it
+        uses :meth:`load_shipped` and :meth:`load_bytes`), so no path comes from a browser.
+        """
         text = str(name_or_path).strip()
         if not text:
             raise SessionError("type the path of a scenario file (.toml)")
@@ -92,11 +99,37 @@ class WorkshopSession:
             params = load_scenario(text)
         except InputFileError as exc:
             raise SessionError(str(exc)) from None
-        self.scenario = text
+        self._start(text, scenario, params)
+
+    def load_shipped(self, name: str) -> None:
+        """Load one of the shipped scenarios by name; any other text is refused without looking at files."""
+        if not is_shipped(name):
+            raise SessionError(f"{str(name)[:40]!r} is not a shipped scenario; they are {', '.join(shipped_paths())}")
+        self.load(name)
+
+    def load_bytes(self, data: bytes, file_name: str, origin: str = UPLOADED) -> None:
+        """Load a scenario from a file's bytes (an upload, or a file of the scenario folder), named ``file_name``.
+
+        Nothing is written to disk or read from it. Errors name ``file_name``, the field
+        of the scenario format and the problem, and quote only this file's own values.
+        ``origin`` says, in the page's words, where the file came from.
+        """
+        scenario, params = scenario_from_bytes(data, file_name)
+        self._start(source_label(file_name, origin), scenario, params)
+
+    def _start(self, label: str, scenario: Scenario, params: dict[str, Any]) -> None:
+        self.scenario = label
         self.scenario_info = scenario
         self.base_params = params
         self.params = dict(params)
         self.reset()
+
+    def posterior_draws(self, n: int, seed: int) -> list[dict[str, Any]]:
+        """``n`` complete parameter sets of the loaded scenario, posterior particles drawn by weight (as
+        ``model.scenarios.posterior_draws`` does from a file: draw k for replicate k)."""
+        if self.posterior is None:
+            raise SessionError("this scenario carries no posterior")
+        return [validate_parameters({**self.base_params, **draw}) for draw in self.posterior.sample(n, seed)]
 
     @property
     def posterior(self) -> Any:
@@ -334,8 +367,38 @@ def scenario_choices() -> list[tuple[str, str]]:
     return list_scenarios()
 
 
-def is_shipped(name: str) -> bool:
-    return name in shipped_paths()
+def source_label(file_name: str, origin: str) -> str:
+    """How the page names a scenario loaded from a file: 'NAME (ORIGIN)'."""
+    return f"{file_name} ({origin})"
+
+
+def is_shipped(name: object) -> bool:
+    return isinstance(name, str) and name in shipped_paths()
+
+
+def scenario_from_bytes(data: bytes, file_name: str) -> tuple[Scenario, dict[str, Any]]:
+    """A scenario file's bytes, checked as ``load_scenario`` checks a file: (its Scenario, its complete parameters).
+
+    Parsed in memory, so nothing of the server (no path, no other file) can enter a
+    message: each names ``file_name``, the field and the problem, quoting only this file.
+    """
+    try:
+        text = bytes(data).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SessionError(f"{file_name}: not UTF-8 text ({exc.reason} at byte {exc.start}): not a scenario file") from None
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SessionError(f"{file_name}: malformed TOML: {exc}") from None
+    try:
+        scenario = scenario_from_doc(doc, Path(file_name))
+    except InputFileError as exc:
+        raise SessionError(str(exc)) from None
+    try:
+        params = validate_parameters(scenario.overrides)
+    except ParameterError as exc:  # worded as model.scenarios words it for a file
+        raise SessionError(f"{file_name}: [parameters] {exc.name} = {exc.value!r} is not allowed: {exc.allowed}") from None
+    return scenario, params
 
 
 def seat_positions(graph: nx.Graph, seed: int) -> np.ndarray:

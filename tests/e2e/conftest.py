@@ -62,6 +62,7 @@ class Server:
     process: subprocess.Popen
     log: Path
     bad_responses: list[tuple[int, str]] = field(default_factory=list)
+    room_scenario: str = "room_case.toml"  # the one file listed from its scenario folder (--scenarios)
 
     def log_text(self) -> str:
         return self.log.read_text(errors="replace")
@@ -89,26 +90,46 @@ def server(tmp_path_factory) -> Iterator[Server]:
         process = subprocess.Popen(
             serve.command("127.0.0.1", port),
             cwd=tmp_path_factory.mktemp("viz-cwd"),
-            env=serve.offline_env(),
+            env=serve.server_env(scenarios=scenario_folder(tmp_path_factory.mktemp("viz-scenarios"))),
             stdout=out,
             stderr=subprocess.STDOUT,
         )
     url = f"http://127.0.0.1:{port}"
+    wait_for_server(process, url + "/readyz", log)
+    yield Server(url, process, log)
+    stop(process)
+
+
+def scenario_folder(folder: Path) -> Path:
+    """A facilitator's scenario folder: one scenario (chrp's settings, named 'room case'), and a link out of it."""
+    from model.scenarios import shipped_paths
+
+    text = shipped_paths()["chrp"].read_text().replace('name = "chrp"', 'name = "room case"', 1)
+    (folder / Server.room_scenario).write_text(text)
+    (folder / "outside.toml").symlink_to(shipped_paths()["pccp"])  # not listed: it leads out of the folder
+    return folder
+
+
+def wait_for_server(process: subprocess.Popen, ready_url: str, log: Path) -> None:
+    """Poll ``ready_url`` until it answers 200; fail with the server's log if it exits or takes too long."""
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     deadline = time.monotonic() + SERVER_START_SECONDS
     while True:
         if process.poll() is not None:
             pytest.fail(f"the workshop server exited with {process.returncode}:\n{log.read_text()[-3000:]}")
         try:
-            with urllib.request.urlopen(url + "/readyz", timeout=2) as r:
+            with opener.open(ready_url, timeout=2) as r:
                 if r.status == 200:
-                    break
+                    return
         except OSError:
             pass
         if time.monotonic() > deadline:
             process.kill()
-            pytest.fail(f"the workshop server did not answer /readyz in {SERVER_START_SECONDS} s")
+            pytest.fail(f"the workshop server did not answer {ready_url} in {SERVER_START_SECONDS} s")
         time.sleep(0.3)
-    yield Server(url, process, log)
+
+
+def stop(process: subprocess.Popen) -> None:
     process.terminate()
     try:
         process.wait(timeout=15)
@@ -118,13 +139,22 @@ def server(tmp_path_factory) -> Iterator[Server]:
 
 
 @pytest.fixture(scope="module")
-def browser(server):
+def chromium():
+    """Debian's chromium under Playwright (skipped, with how to install it, when missing)."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed (sudo apt-get install chromium; `make test` does it as root)")
+    pytest.importorskip("playwright")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         yield b
         b.close()
+
+
+@pytest.fixture(scope="module")
+def browser(server, chromium):
+    return chromium
 
 
 @pytest.fixture(scope="session")

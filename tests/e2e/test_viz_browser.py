@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from model.scenarios import load_scenario
+from viz.files import UPLOAD_LIMIT_BYTES
 from viz.labels import parameter_label
 
 pytestmark = pytest.mark.e2e
@@ -43,6 +44,25 @@ def tab(page, name: str) -> None:
 
 def field(page, label: str):
     return page.get_by_label(label, exact=True)
+
+
+def upload(page, name: str, content: bytes) -> None:
+    """Choose a file in the scenario box's file chooser (as clicking the box and picking a file does)."""
+    page.get_by_test_id("scenario-upload").set_input_files(
+        files=[{"name": name, "mimeType": "application/toml", "buffer": content}]
+    )
+
+
+def drop(page, name: str, text: str) -> None:
+    """Drop a file on the scenario box (the browser's own drop event, with the file in its DataTransfer)."""
+    page.get_by_test_id("scenario-drop").evaluate(
+        """(zone, [name, text]) => {
+            const data = new DataTransfer();
+            data.items.add(new File([text], name, {type: 'application/toml'}));
+            zone.dispatchEvent(new DragEvent('drop', {dataTransfer: data, bubbles: true, cancelable: true}));
+        }""",
+        [name, text],
+    )
 
 
 def eventually(check, timeout: float = 15.0) -> bool:
@@ -161,18 +181,54 @@ def test_a_facilitators_walk_through_the_page(server, open_page, screenshots, tm
     assert params["leadership"] == 0.9 and params["seats"] == 16
     page.screenshot(path=str(screenshots / "viz-05-export.png"), full_page=True)
 
-    path_field = field(page, "Scenario file (path to a .toml, e.g. a calibrated.toml)")
-    path_field.fill(str(tmp_path / "missing.toml"))
-    button(page, "Load file").click()
-    page.get_by_text("no such scenario file").wait_for()
-    path_field.fill(str(exported))
-    button(page, "Load file").click()
+    # give it back to the page: a file too big is refused with a message; the exported one, dropped, loads
+    upload(page, "huge.toml", b"#" * (UPLOAD_LIMIT_BYTES + 1))
+    page.get_by_text("huge.toml is larger than 1 MiB").wait_for()
+    drop(page, exported.name, exported.read_text())
     page.get_by_text("Loaded 'roundtrip'").wait_for()
     wait_month(page, 0)
     tab(page, "Settings")
     assert field(page, parameter_label("leadership")).input_value() == "0.9"
     assert field(page, parameter_label("seats")).input_value() == "16"
     page.screenshot(path=str(screenshots / "viz-06-reloaded.png"), full_page=True)
+    server.check_clean()
+
+
+def test_files_come_only_by_upload_drop_or_the_scenario_folder(server, open_page, screenshots) -> None:
+    _, page = open_page()
+    # no field of the page names a file or a path: files come by upload or drop, and go by download
+    assert page.get_by_label(re.compile(r"path|save|folder|computer", re.IGNORECASE)).count() == 0
+    typed = set()
+    tabs = {"Settings": parameter_label("leadership"), "Compare": "Runs per arm (replicates)",
+            "Export": "One-line description", "The partnership": "Seed (same seed, same chance events)"}  # fmt: skip
+    for name, last_field in tabs.items():  # each tab renders when first opened: wait for one of its fields
+        tab(page, name)
+        field(page, last_field).wait_for()
+        typed |= set(page.locator("input[type=text]:not([readonly]), textarea").evaluate_all(
+            "els => els.map(e => (e.labels && e.labels[0] ? e.labels[0].innerText : ''))"
+        ))  # the fields one can type in (a list's own input is read-only); fmt: skip
+    assert set(tabs.values()) | {parameter_label("communication")} <= typed, typed
+    assert not [t for t in typed if re.search(r"path|file|save|folder", t, re.IGNORECASE)], typed
+
+    # the facilitator's folder (--scenarios): listed by name, only its own regular .toml files
+    room = server.room_scenario
+    page.locator(".v-select", has_text="This workshop's scenario files").locator(".v-input__slot").click()
+    options = page.get_by_role("option")
+    options.first.wait_for()
+    assert options.all_inner_texts() == [room]  # the link out of the folder is not listed
+    page.get_by_role("option", name=room).click()
+    page.get_by_text("Loaded 'room case'").wait_for()
+    page.get_by_text(f"Loaded: room case, from {room} (this workshop's files)").wait_for()
+
+    # a broken upload: the message names the field and the file's own value, nothing of the server
+    upload(page, "mine.toml", b'name = "mine"\ndescription = "d"\n[parameters]\nleadership = 7\n')
+    message = page.get_by_text("mine.toml: [parameters] leadership = 7.0 is not allowed")
+    message.wait_for()
+    assert "/" not in message.inner_text().replace("[0, 1]", "")
+    upload(page, "mine.toml", b'name = "mine"\ndescription = "d"\n[parameters]\nseats = 14\n')  # chosen, not dropped
+    page.get_by_text("Loaded 'mine'").wait_for()
+    page.get_by_text("Month 0: 14 of 14 seats filled").wait_for()
+    page.screenshot(path=str(screenshots / "viz-08-files.png"), full_page=True)
     server.check_clean()
 
 
