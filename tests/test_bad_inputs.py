@@ -553,7 +553,8 @@ VIZ_CASES = [
     case("viz-port-text", "viz", "--port", "http", words=("--port",)),
 ]
 
-# The workshop page's fields and uploads: rows in the same format, added by the page's engineer.
+# The workshop page's fields and uploads have no exit status: they are checked by PAGE_INPUTS below (one
+# message naming the field, no traceback, nothing written), not by rows of this table.
 PAGE_CASES: list[Case] = []
 
 ALL_CASES = [
@@ -686,3 +687,93 @@ def test_huge_grid_is_refused_in_well_under_a_second(tmp_path, capsys):
         with pytest.raises(SpecError, match="10,000,000"):
             load_spec(path)
         assert time.perf_counter() - load_spec_started < 0.5
+
+
+# ---------------------------------------------------------------------------- the workshop page's fields and uploads
+PAGE_TOML_OK = b'name = "mine"\ndescription = "x"\n[parameters]\nseats = 12\n'
+PAGE_INPUTS: list[tuple[str, str, object, str]] = [
+    # (id, what the visitor does, what they give, words the message must have)
+    ("setting-out-of-range", "set", ("leadership", "7"), "leadership"),
+    ("setting-not-a-number", "set", ("communication", "lots"), "communication"),
+    ("setting-negative-seats", "set", ("seats", "-3"), "seats"),
+    ("setting-fraction-seats", "set", ("seats", "12.5"), "seats"),
+    ("setting-nan", "set", ("trust_gain", "nan"), "trust_gain"),
+    ("setting-inf", "set", ("external_support", "inf"), "external_support"),
+    ("setting-huge-steps", "set", ("steps", "1e30"), "steps"),
+    ("setting-composition-unknown-type", "set", ("composition", "astronaut:3"), "composition"),
+    ("setting-composition-negative", "set", ("composition", "clinician:-1"), "composition"),
+    ("setting-composition-no-colon", "set", ("composition", "clinician"), "composition"),
+    ("setting-shock-after-horizon", "set", ("shock_month", "500"), "shock_month"),
+    ("seed-negative", "seed", "-1", "seed"),
+    ("seed-too-big", "seed", str(2**63), "seed"),
+    ("seed-word", "seed", "lucky", "seed"),
+    ("seed-fraction", "seed", "1.5", "seed"),
+    ("upload-not-utf8", "upload", b"\xff\xfe\x00", "not UTF-8"),
+    ("upload-not-toml", "upload", b"name = [unclosed", "malformed TOML"),
+    ("upload-unknown-parameter", "upload", b'name = "m"\ndescription = "d"\n[parameters]\nwarp_drive = 1\n', "warp_drive"),
+    ("upload-out-of-range", "upload", b'name = "m"\ndescription = "d"\n[parameters]\nleadership = 7.0\n', "leadership"),
+    ("upload-number-as-text", "upload", b'name = "m"\ndescription = "d"\n[parameters]\nseats = "12"\n', "seats"),
+    ("upload-bad-weights", "upload", b'name = "m"\ndescription = "d"\n[parameters]\n[posterior]\nparameters = ["leadership"]\n'
+     b"weights = [-1.0]\nvalues = [[0.5]]\n", "weights"),
+    ("upload-too-large", "upload-info", {"name": "big.toml", "size": 2 * 1024 * 1024, "data": b"x"}, "larger than"),
+    ("upload-lies-about-size", "upload-info", {"name": "big.toml", "size": 10, "data": b"#" * (1024 * 1024 + 1)},
+     "larger than"),
+    ("upload-path-as-name", "upload-named", ("../../etc/passwd", b"name = [unclosed"), "passwd"),
+    ("folder-dotdot", "folder", "../outside.toml", "not one of the scenario files"),
+    ("folder-absolute", "folder", "/etc/passwd", "not one of the scenario files"),
+    ("folder-not-listed", "folder", "missing.toml", "not one of the scenario files"),
+    ("shipped-unknown", "shipped", "/etc/passwd", "not a shipped scenario"),
+]
+
+
+@pytest.mark.parametrize("case", PAGE_INPUTS, ids=[c[0] for c in PAGE_INPUTS])
+def test_a_bad_page_input_gets_one_plain_message_and_touches_no_file(case, tmp_path, monkeypatch):
+    """What a visitor types, chooses or uploads: refused with one line naming the field, never a server path."""
+    from viz.files import FileRefused, ScenarioFolder, read_upload
+    from viz.session import SessionError, WorkshopSession
+
+    _, kind, given, words = case
+    folder = tmp_path / "scenarios"
+    folder.mkdir()
+    (folder / "ok.toml").write_bytes(PAGE_TOML_OK)
+    (tmp_path / "outside.toml").write_bytes(PAGE_TOML_OK)
+    monkeypatch.chdir(tmp_path)
+    before = _snapshot(tmp_path)
+    session = WorkshopSession()
+    try:
+        with pytest.raises((SessionError, FileRefused)) as refused:
+            if kind == "set":
+                session.set_parameter(*given)
+            elif kind == "seed":
+                session.set_seed(given)
+            elif kind == "upload":
+                session.load_bytes(given, "mine.toml")
+            elif kind == "upload-info":
+                session.load_bytes(read_upload(given), "big.toml")
+            elif kind == "upload-named":
+                name, data = given
+                from viz.files import display_name
+
+                session.load_bytes(data, display_name(name))
+            elif kind == "folder":
+                session.load_bytes(ScenarioFolder(folder).read(given), given)
+            elif kind == "shipped":
+                session.load_shipped(given)
+    finally:
+        session.close()
+    message = str(refused.value)
+    assert "\n" not in message.strip(), message
+    if kind == "set":  # the page names a setting in its plain words
+        from viz.labels import parameter_label
+
+        words = parameter_label(words)
+    assert words in message, message
+    assert "Traceback" not in message
+    assert str(tmp_path) not in message, message  # nothing of the server's files: no path of it
+    if "/etc/" not in str(given):
+        assert "/etc/" not in message, message
+    assert _snapshot(tmp_path) == before, "a page input left a file behind"
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}

@@ -790,3 +790,15 @@ def test_the_app_module_builds_nothing_at_import() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0 and "ok" in done.stdout, done.stderr
+
+
+@pytest.mark.parametrize(
+    "host, loopback",
+    [("localhost", True), ("localhost:8765", True), ("127.0.0.1:8765", True), ("127.9.9.9", True), ("[::1]:80", True),
+     ("::1", True), ("evil.example", False), ("127.0.0.1.evil.example:80", False), ("0.0.0.0", False), ("", False),
+     ("192.168.1.4:8765", False)],
+)
+def test_only_loopback_host_names_pass_the_loopback_gate(host, loopback):
+    from viz.solara_server import _loopback_host
+
+    assert _loopback_host(host) is loopback

@@ -22,6 +22,7 @@ from model.errors import InputFileError
 from model.model import FIXED_AT_START, PartnershipModel
 from model.parameters import DEFAULTS, PARAMETERS, STAKEHOLDER_TYPES, ParameterError, validate_parameters
 from model.scenarios import Scenario, list_scenarios, load_scenario, read_scenario, scenario_from_doc, shipped_paths
+from model.seeds import SEED_RULE, parse_seed
 from model.toml_writer import dumps
 from viz.labels import parameter_label, type_label
 
@@ -178,11 +179,11 @@ class WorkshopSession:
         return "takes effect when you press Reset"
 
     def set_seed(self, value: Any) -> str:
-        """Change the seed (a non-negative integer); it takes effect at the next reset."""
+        """Change the seed (the one seed rule of model.seeds); it takes effect at the next reset."""
         text = str(value).strip()
-        if not (text.isascii() and text.isdigit()):
-            raise SessionError(f"seed = {text!r} is not allowed: a whole number, 0 or more")
-        seed = int(text)
+        seed = parse_seed(text)
+        if seed is None:
+            raise SessionError(f"seed = {text[:40]!r} is not allowed: {SEED_RULE}")
         if seed == self.seed:
             return "unchanged"
         self.seed = seed
@@ -395,7 +396,7 @@ def scenario_from_bytes(data: bytes, file_name: str) -> tuple[Scenario, dict[str
     except InputFileError as exc:
         raise SessionError(str(exc)) from None
     try:
-        params = validate_parameters(scenario.overrides)
+        params = validate_parameters(scenario.overrides, strict=True)  # numbers as numbers, as from a file
     except ParameterError as exc:  # worded as model.scenarios words it for a file
         raise SessionError(f"{file_name}: [parameters] {exc.name} = {exc.value!r} is not allowed: {exc.allowed}") from None
     return scenario, params

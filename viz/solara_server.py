@@ -87,14 +87,60 @@ def _with_cookie(send, name: str, token: str):
     return sending
 
 
-async def _refuse(scope, receive, send) -> None:
+async def _refuse(scope, receive, send, text: bytes = REFUSED_TEXT) -> None:
     if scope["type"] == "websocket":
         await receive()  # websocket.connect; closing before accepting makes the server answer 403
         await send({"type": "websocket.close", "code": 1008})
         return
-    headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(REFUSED_TEXT)).encode())]
+    headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(text)).encode())]
     await send({"type": "http.response.start", "status": 403, "headers": headers})
-    await send({"type": "http.response.body", "body": REFUSED_TEXT})
+    await send({"type": "http.response.body", "body": text})
+
+
+class LoopbackHostGate:
+    """ASGI middleware for a server bound to loopback: requests must name a loopback host, else 403.
+
+    A page served on 127.0.0.1 with no token is safe from other computers, but a web
+    page a facilitator visits could point a name it controls at 127.0.0.1 and make the
+    browser send requests there (DNS rebinding). Such requests carry that name in their
+    Host header; Jupyter refuses them the same way.
+    """
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] in ("http", "websocket") and not _loopback_host(_header(scope, b"host")):
+            await _refuse(scope, receive, send, HOST_REFUSED_TEXT)
+            return
+        await self.app(scope, receive, send)
+
+
+HOST_REFUSED_TEXT = b"403 Forbidden: this workshop page answers only to localhost and 127.0.0.1 addresses.\n"
+
+
+def _header(scope, name: bytes) -> str:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return value.decode("latin-1")
+    return ""
+
+
+def _loopback_host(host: str) -> bool:
+    """True for a Host header naming localhost, 127.x.y.z or [::1] (with or without a port)."""
+    import ipaddress
+
+    host = host.strip().lower()
+    if host.startswith("["):
+        host = host[1 : host.find("]")] if "]" in host else host[1:]
+    elif host.count(":") == 1:
+        host = host.split(":", 1)[0]
+    if host in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def silence_cookie_warning() -> None:
@@ -109,12 +155,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     silence_cookie_warning()
     token = os.environ.pop(TOKEN_ENV, "")  # out of the environment the page's code runs in
-    if token:
+    host = args[args.index("--host") + 1] if "--host" in args and args.index("--host") + 1 < len(args) else ""
+    loopback = _loopback_host(host)
+    if token or loopback:
         if "run" in args and args.index("run") + 1 < len(args):
             os.environ["SOLARA_APP"] = args[args.index("run") + 1]  # solara.server.app reads it at import
         import solara.server.starlette as solara_starlette
 
-        solara_starlette.app.add_middleware(TokenGate, token=token)
+        if token:
+            solara_starlette.app.add_middleware(TokenGate, token=token)
+        if loopback:  # added last, so it runs first
+            solara_starlette.app.add_middleware(LoopbackHostGate)
     from solara.__main__ import cli
 
     cli(args, prog_name="solara")

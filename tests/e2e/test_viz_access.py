@@ -117,6 +117,16 @@ def test_the_token_opens_the_page_and_its_cookie_the_rest(gated: GatedServer) ->
     assert websocket_status(gated.port, "/jupyter/api/kernels/k1/channels?session_id=s1", cookie=cookie) != 403
 
 
+def test_a_loopback_server_refuses_requests_for_another_host_name(gated: GatedServer) -> None:
+    """DNS rebinding: a web page that points its own name at 127.0.0.1 sends that name as Host; refused, token or not."""
+    cookie = f"{COOKIE_PREFIX}{gated.port}={TOKEN}"
+    for host in ("evil.example", f"evil.example:{gated.port}", "127.0.0.1.evil.example"):
+        status, _, body = get(f"{gated.base}/?token={TOKEN}", cookie=cookie, host=host)
+        assert status == 403 and "answers only to localhost" in body, host
+    for host in (f"localhost:{gated.port}", f"127.0.0.1:{gated.port}", f"127.0.0.2:{gated.port}"):
+        assert get(f"{gated.base}/?token={TOKEN}", host=host)[0] == 200, host
+
+
 def test_no_samesite_warning_at_start_or_page_load(gated: GatedServer) -> None:
     get(f"{gated.base}/?token={TOKEN}")  # what made Solara warn (plain http, not 'localhost')
     time.sleep(0.5)
@@ -147,9 +157,10 @@ def test_the_page_renders_from_the_printed_address(gated: GatedServer, chromium,
     response = page.goto(gated.base + "/")
     assert response.status == 403 and "needs its token" in page.content()
     stranger.close()
-def get(url: str, cookie: str | None = None) -> tuple[int, dict[str, list[str]], str]:
-    """(status, headers, body) of a GET, without a proxy, 4xx included."""
-    request = urllib.request.Request(url, headers={"Cookie": cookie} if cookie else {})
+def get(url: str, cookie: str | None = None, host: str | None = None) -> tuple[int, dict[str, list[str]], str]:
+    """(status, headers, body) of a GET, without a proxy, 4xx included; ``host`` overrides the Host header."""
+    headers = {**({"Cookie": cookie} if cookie else {}), **({"Host": host} if host else {})}
+    request = urllib.request.Request(url, headers=headers)
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     try:
         with opener.open(request, timeout=30) as r:
