@@ -713,8 +713,8 @@ PAGE_INPUTS: list[tuple[str, str, object, str]] = [
     ("upload-unknown-parameter", "upload", b'name = "m"\ndescription = "d"\n[parameters]\nwarp_drive = 1\n', "warp_drive"),
     ("upload-out-of-range", "upload", b'name = "m"\ndescription = "d"\n[parameters]\nleadership = 7.0\n', "leadership"),
     ("upload-number-as-text", "upload", b'name = "m"\ndescription = "d"\n[parameters]\nseats = "12"\n', "seats"),
-    ("upload-bad-weights", "upload", b'name = "m"\ndescription = "d"\n[parameters]\n[posterior]\nparameters = ["leadership"]\n'
-     b"weights = [-1.0]\nvalues = [[0.5]]\n", "weights"),
+    ("upload-bad-weights", "upload", (b'name = "m"\ndescription = "d"\n[parameters]\n[posterior]\n'
+                                      b'parameters = ["leadership"]\nweights = [-1.0]\nvalues = [[0.5]]\n'), "weights"),
     ("upload-too-large", "upload-info", {"name": "big.toml", "size": 2 * 1024 * 1024, "data": b"x"}, "larger than"),
     ("upload-lies-about-size", "upload-info", {"name": "big.toml", "size": 10, "data": b"#" * (1024 * 1024 + 1)},
      "larger than"),
