@@ -23,8 +23,8 @@ def ces_exponent(resource_complementarity: float) -> float:
     return 1.0 - CES_SPAN * resource_complementarity
 
 
-def half_rise_month(series: np.ndarray, plateau_months: int = 12) -> float:
-    """First month a series has completed half of its rise from month 0 to its final plateau.
+def rise_month(series: np.ndarray, share: float, plateau_months: int = 12) -> float:
+    """First month a series has completed ``share`` of its rise from month 0 to its final plateau.
 
     The plateau is the mean of the last ``plateau_months`` values. NaN when the
     series does not rise.
@@ -37,8 +37,13 @@ def half_rise_month(series: np.ndarray, plateau_months: int = 12) -> float:
     rise = plateau - start
     if rise <= 1e-6:
         return math.nan
-    above = np.nonzero(series >= start + 0.5 * rise)[0]
+    above = np.nonzero(series >= start + share * rise)[0]
     return float(above[0]) if above.size else math.nan
+
+
+def half_rise_month(series: np.ndarray, plateau_months: int = 12) -> float:
+    """First month a series has completed half of its rise from month 0 to its final plateau (NaN if no rise)."""
+    return rise_month(series, 0.5, plateau_months)
 
 
 PRE_SHOCK_MONTHS = 6  # synergy before a shock is its mean over these months

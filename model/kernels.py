@@ -121,12 +121,13 @@ def conflict_in_contact(a, b, pair, r, scarcity):
 def trust_after_meeting(w, contact, upkeep, conflict, r):
     """Expected trust on a tie after a meeting both attended.
 
-    With chance ``contact`` they work together: a good contact closes part of the gap to
-    full trust (trust_gain x communication, shared by the attention ``upkeep`` the tie
-    gets) and conflict erodes a share of it; otherwise the tie decays as in a month
-    without contact.
+    With chance ``contact`` they work together: a contact closes part of the gap to full
+    trust (trust_gain, more with good communication, shared by the attention ``upkeep``
+    the tie gets) and conflict erodes a share of it; otherwise the tie decays as in a
+    month without contact.
     """
-    worked = w + upkeep * r.trust_gain * r.communication * (1.0 - w) - r.conflict_trust_loss * conflict * w
+    quality = 1.0 - r.communication_share + r.communication_share * r.communication
+    worked = w + upkeep * r.trust_gain * quality * (1.0 - w) - r.conflict_trust_loss * conflict * w
     kept = w * (1.0 - r.trust_decay)
     return min(1.0, max(0.0, kept + contact * (worked - kept)))
 
@@ -275,18 +276,25 @@ def reach_of(seat, r):
 
 @njit(cache=True)
 def contribute(seat, part, r):
-    """What a member gives this month, and what more they could give if asked (their spare).
+    """What a member gives this month, what more they could give if asked, and what a shock took from it.
 
-    They give their offered share of what reaches the group; resource management can ask
-    for up to ``surge`` more of it, kind by kind (the mobilisation of each kind).
+    They give their offered share of what reaches the group. In normal times they could
+    give up to ``surge`` more of each kind if resource management asks (their spare);
+    an organisation a shock has cut first spends that spare on its own loss, so it has
+    only what is left. Resource management mobilises a share of the spare of each kind
+    (re-balancing); the partnership's shortfall is what members would give in normal
+    times minus what they give now.
     """
     share = offered_share(seat)
     reach = reach_of(seat, r)
     for k in range(seat.endowment.size):
-        usual = reach * seat.endowment[k] * share
-        mobilised = part.mobilisation[k] * r.surge * usual
+        usual = reach * share * seat.endowment[k]
+        loss = reach * share * seat.full_endowment[k] - usual
+        spare = max(0.0, r.surge * (usual + loss) - loss)
+        mobilised = part.mobilisation[k] * spare
         seat.contribution[k] = usual + mobilised
-        seat.spare[k] = r.surge * usual - mobilised
+        seat.spare[k] = spare
+        part.shortfall[k] += loss
 
 
 @njit(cache=True)
@@ -302,12 +310,15 @@ def integration_of(capacity):
 
 
 @njit(cache=True)
-def adaptive_capacity(seats, part, n_types):
+def adaptive_capacity(seats, part, r, n_types):
     """Manifestation (d), capacity for adaptation: how much of a kind's main sector the others could replace.
 
-    For each kind, the stakeholder type contributing most of it withdraws; the other
-    members' spare of the same kind (what they could add if asked) replaces a share of
-    what is lost, at most all of it. The mean over kinds (docs/ODD.md 7.9d).
+    For each kind, the stakeholder type that usually brings most of it drops out; what
+    the other members could add if asked (their spare) replaces a share of that
+    contribution, at most all of it. It measures a capacity, not its use: both sides are
+    what members would bring in normal times, so neither a shock's cut nor what
+    re-balancing mobilises now changes it; engagement, trust and who sits at the table do. Kinds also make good one another to the degree they substitute (the
+    CES exponent rho, when positive). The mean over kinds (docs/ODD.md 7.9d).
     """
     K = part.pool.size
     given = np.zeros((n_types, K))
@@ -315,9 +326,14 @@ def adaptive_capacity(seats, part, n_types):
     for s in range(seats.size):
         seat = seats[s]
         if seat.occupied:
+            # a capacity, not its use: what each would bring in normal times (a shock's cut and what
+            # re-balancing mobilises now count for neither side), shared as far as trust and ties reach
+            usual = offered_share(seat) * reach_of(seat, r)
             for k in range(K):
-                given[seat.type, k] += seat.contribution[k]
-                spare[seat.type, k] += seat.spare[k]
+                given[seat.type, k] += usual * seat.full_endowment[k]
+                spare[seat.type, k] += r.surge * usual * seat.full_endowment[k]
+    all_spare = spare.sum()
+    substitutability = max(0.0, r.rho)  # CES: other kinds can make good a kind lost outright only if rho > 0
     cover = 0.0
     for k in range(K):
         top = 0
@@ -325,8 +341,9 @@ def adaptive_capacity(seats, part, n_types):
             if given[t, k] > given[top, k]:
                 top = t
         if given[top, k] > 0.0:
-            others = spare[:, k].sum() - spare[top, k]
-            cover += min(1.0, others / given[top, k])
+            same_kind = spare[:, k].sum()
+            replacing = same_kind - spare[top, k] + substitutability * (all_spare - same_kind)
+            cover += min(1.0, replacing / given[top, k])
     return cover / K
 
 
@@ -334,10 +351,12 @@ def adaptive_capacity(seats, part, n_types):
 def benefits_of(seats, pairs, s, r):
     """Perceived benefits of taking part, 0-1: the share of what a member can do that partners make possible.
 
-    A member draws on a share (partner_access x trust) of each partner's resources; the
-    benefit is 1 - (what they could do alone) / (what they can do with partners), both
-    as CES capacities. With substitutable kinds any partner adds the same; with
-    complements, partners who hold what the member lacks add most.
+    A member draws on a share (partner_access x trust) of what each partner brings to
+    the partnership (their contribution); the benefit is 1 - (what they could do alone)
+    / (what they can do with partners), both as CES capacities. With substitutable
+    kinds any partner adds the same; with complements, partners who bring what the
+    member lacks add most; partners who bring little (disengaged, distrusted, cut by a
+    shock) add little.
     """
     g = pairs.shape[1]
     k, i = s // g, s % g
@@ -346,7 +365,9 @@ def benefits_of(seats, pairs, s, r):
     for j in range(g):
         w = np.float64(pairs[k, i, j].trust)
         if w > 0.0:
-            combined += r.partner_access * w * seats[k * g + j].endowment
+            partner = seats[k * g + j].contribution
+            for n in range(combined.size):
+                combined[n] += r.partner_access * w * partner[n]
     with_partners = power_mean(combined, r.rho)
     if with_partners <= 1e-12:
         return 0.0
@@ -376,15 +397,16 @@ def engagement_target(seat, part, r):
 
 @njit(cache=True)
 def rebalance(part, r):
-    """Resource management: mobilisation moves spare capacity towards the kinds in short supply."""
-    K = part.pool.size
-    mean_pool = part.pool.sum() / K
-    if mean_pool <= 0.0:
-        return
+    """Resource management after a loss: members' spare is steered to the kinds a shock took, as much as fills the gap.
+
+    Mobilisation of each kind moves, at a rate set by coordination, towards the share of
+    the members' spare of that kind that would make good what a shock took from it
+    (nothing in normal times: a table's own mix is its composition).
+    """
     rate = r.rebalance_rate * r.coordination
-    for k in range(K):
-        shortfall = max(0.0, 1.0 - part.pool[k] / mean_pool)
-        part.mobilisation[k] += rate * (shortfall - part.mobilisation[k])
+    for k in range(part.pool.size):
+        wanted = min(1.0, part.shortfall[k] / part.spare[k]) if part.spare[k] > 0.0 else 0.0
+        part.mobilisation[k] += rate * (wanted - part.mobilisation[k])
 
 
 @njit(cache=True)
@@ -401,6 +423,8 @@ def members_update(seats, pairs, partnership, rules, n_types, feedback):
     possible = 0
     part.pool[:] = 0.0
     part.voiced[:] = 0.0
+    part.spare[:] = 0.0
+    part.shortfall[:] = 0.0
     n_occ = 0
     engagement = 0.0
     for s in range(S):
@@ -409,6 +433,7 @@ def members_update(seats, pairs, partnership, rules, n_types, feedback):
             contribute(seat, part, r)
             part.pool += seat.contribution
             part.voiced += seat.voice * seat.contribution
+            part.spare += seat.spare
             n_occ += 1
             engagement += seat.engagement
         else:
@@ -426,7 +451,7 @@ def members_update(seats, pairs, partnership, rules, n_types, feedback):
     part.capacity = capacity_of(part.pool, r)
     part.integration = integration_of(part.capacity)
     part.convening = min(1.0, part.pool[CONVENING] / r.need)
-    part.adaptive = adaptive_capacity(seats, part, n_types) if n_occ else 0.0
+    part.adaptive = adaptive_capacity(seats, part, r, n_types) if n_occ else 0.0
 
     trust = 0.0
     atmosphere = 0.0
@@ -494,8 +519,9 @@ def refill_chance(seat, part, r):
 
 @njit(cache=True)
 def recruitment_chance(part, r):
-    """Monthly chance a new organisation takes a given-up seat: a leader who recruits, and convening power."""
-    return min(1.0, r.recruitment_rate * r.leadership * part.convening * vitality(part, r))
+    """Monthly chance a new organisation takes a given-up seat: convening power, and (in part) a leader who recruits."""
+    brokered = 1.0 - r.brokerage + r.brokerage * r.leadership
+    return min(1.0, r.recruitment_rate * brokered * part.convening * vitality(part, r))
 
 
 @njit(cache=True)

@@ -39,7 +39,6 @@ from model.state import PAIR, PARTNERSHIP, SEAT, rules_record
 # parameters at the level 'mechanics', docs/ODD.md 7.16)
 PLENARY_SEATS = 30  # largest partnership that works as one table; larger ones work in committees
 ENDOWMENT_SPREAD = 0.2  # sd of the log of individual variation around a type's resource profile
-SHOCKED_KINDS = [RESOURCE_KINDS.index(k) for k in ("financial", "in_kind", "convening")]  # funding, staff, mandate
 SYSTEM_TYPES = [STAKEHOLDER_TYPES.index(t) for t in ("decision_maker", "administrator")]  # the public system's sectors
 ABILITY_LEVELS = 1024  # abilities are held in steps of 1/1024
 LEAST_ABLE_SHARE = 5  # the least-able fifth (1/5) of the cohort is the equity measure's reference group
@@ -377,13 +376,12 @@ class PartnershipModel(mesa.Model):
         if not 0.0 <= severity <= 1.0:
             raise ParameterError("shock_severity", severity, "a number in [0, 1]")
         part, seats = self.part, self.seats
-        part.support_factor *= 1.0 - severity
+        part.support_factor *= 1.0 - severity * self.params["shock_support_share"]
         part.shocked = part.shocked or severity > 0
         present = np.nonzero(seats["org"])[0]
         if present.size and severity > 0:
             hit = self._hit_sectors(present, severity)
-            for kind in SHOCKED_KINDS:
-                seats["endowment"][hit, kind] *= 1.0 - severity
+            seats["endowment"][hit] *= 1.0 - severity  # a cut hits everything an organisation can put in
             occupied = hit[seats["occupied"][hit]]
             leave = occupied[self._rng_shock.random(occupied.size) < self.params["shock_departure"] * severity]
             self._depart(leave)

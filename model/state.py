@@ -98,6 +98,8 @@ PARTNERSHIP = np.dtype(
         ("cumulative", "i8"),  # people who have held a seat
         ("pool", "f8", (K,)),  # resources reaching the group this month, by kind
         ("voiced", "f8", (K,)),  # the pool weighted by each contributor's voice in decisions
+        ("spare", "f8", (K,)),  # what members could add if asked, by kind (before mobilisation)
+        ("shortfall", "f8", (K,)),  # what members would bring in normal times but a shock has taken, by kind
         ("mobilisation", "f8", (K,)),  # share of spare capacity steered to each kind
         ("implementation", "f8", (TARGETS,)),  # solutions in place: services by dimension, then abilities
         ("supply", "f8", (D,)),  # accessibility of services, by dimension
