@@ -313,52 +313,68 @@ def pattern_checks(quick: bool = False) -> list[Check]:
               "off": plain(60, rebalance_rate=0.0, synergy_feedback=0.0)}, energy))  # fmt: skip
 
     # ---- P5: recovery after a shock comes from re-balancing by members who can cover the lost kinds
-    diversity = (1.0, 0.6, 0.4)
+    diversity = (1.0, 0.6, 0.4)  # at 20 seats: six, four and three stakeholder types
 
     def pooled(results, prefix):
         return np.vstack([np.column_stack([results[f"{prefix}{d}"]["adaptive_before"],
                                            results[f"{prefix}{d}"]["lost_synergy"]]) for d in diversity])  # fmt: skip
 
+    def advantage_p5(results, prefix):
+        """Per seed: synergy the least diverse table lost minus what the most diverse one lost (same seed, size)."""
+        return results[f"{prefix}{diversity[-1]}"]["lost_synergy"] - results[f"{prefix}{diversity[0]}"]["lost_synergy"]
+
     def recovery(results):
-        pairs = pooled(results, "d")
-        rho = spearman(pairs)
-        lo, hi = bootstrap(pairs, spearman)
-        lost = [median(results[f"d{d}"]["lost_synergy"]) for d in diversity]
-        adapt = [median(results[f"d{d}"]["adaptive_before"]) for d in diversity]
-        back = [median(results[f"d{d}"]["recovery_time"]) for d in diversity]
-        return Verdict(rho, lo, hi, bool(hi < 0),
-                       "rank correlation, per run, of adaptive capacity before the shock with the synergy it lost "
-                       "(deficit against its calm twin, summed over 36 months; 20 seats; type_diversity "
-                       + ", ".join(f"{d}: adaptive {_fmt(a)}, lost {_fmt(x)}, back within 0.01 after {_fmt(b)} months"
-                                   for d, a, x, b in zip(diversity, adapt, lost, back, strict=True))
-                       + ") (pass: interval < 0)")
+        d = advantage_p5(results, "d")
+        m, (lo, hi) = median(d), bootstrap(d, median)
+        higher = float(np.mean(results[f"d{diversity[0]}"]["adaptive_before"] > results[f"d{diversity[-1]}"]["adaptive_before"]))
+        rho = spearman(pooled(results, "d"))
+        lost = [median(results[f"d{x}"]["lost_synergy"]) for x in diversity]
+        adapt = [median(results[f"d{x}"]["adaptive_before"]) for x in diversity]
+        back = [median(results[f"d{x}"]["recovery_time"]) for x in diversity]
+        return Verdict(m, lo, hi, bool(lo > 0 and higher >= 0.9),
+                       f"per seed, the table of type_diversity {diversity[0]} has the higher adaptive capacity in "
+                       f"{higher:.0%} of seeds and loses {_fmt(m)} [{_fmt(lo)}, {_fmt(hi)}] synergy-months less than the "
+                       f"one of {diversity[-1]} (less in {float(np.mean(d > 0)):.0%} of seeds); by diversity "
+                       + ", ".join(f"{x}: adaptive {_fmt(a)}, lost {_fmt(y)}, back within 0.01 after {_fmt(b)} months"
+                                   for x, a, y, b in zip(diversity, adapt, lost, back, strict=True))
+                       + f"; per-run rank correlation of adaptive capacity with synergy lost {_fmt(rho)} "
+                       "(pass: interval > 0, the more diverse table more adaptive in >= 90% of seeds)")
 
     shock = lambda **p: {f"d{d}": Arm("shock_pair", {"type_diversity": d, **p}, SHOCK) for d in diversity}  # noqa: E731
     add(Check("P5-recovery", "P5", "pattern",
-              "At equal size, partnerships with more adaptive capacity lose less synergy to a shock and regain it sooner.",
-              "Spearman correlation of adaptive capacity and synergy lost", shock(), recovery, robust=True))  # fmt: skip
+              "At equal size, the partnership with more adaptive capacity loses less synergy to a shock and regains it sooner.",
+              "paired difference in synergy lost (less diverse - more diverse; synergy-months over 36 months)",
+              shock(), recovery, robust=True))  # fmt: skip
 
-    def cut_recovery(results):
-        def pooled_median(prefix, name):
-            return median(np.concatenate([results[f"{prefix}{d}"][name] for d in diversity]))
+    def pooled_median(results, prefix, name):
+        return median(np.concatenate([results[f"{prefix}{d}"][name] for d in diversity]))
 
-        lost = {k: pooled_median(k, "lost_synergy") for k in ("d", "cut", "other")}
-        back = {k: pooled_median(k, "recovery_time") for k in ("d", "cut", "other")}
-        rho_off = spearman(pooled(results, "cut"))
+    def rebalancing(results):
+        lost = {k: pooled_median(results, k, "lost_synergy") for k in ("d", "cut", "other")}
+        back = {k: pooled_median(results, k, "recovery_time") for k in ("d", "cut", "other")}
         passed = lost["cut"] >= 1.5 * lost["d"] and abs(lost["other"] - lost["d"]) <= 0.25 * lost["d"]
         return Verdict(lost["cut"] / lost["d"] if lost["d"] > 0 else math.nan, math.nan, math.nan, bool(passed),
                        f"synergy lost {_fmt(lost['d'])} with re-balancing, {_fmt(lost['cut'])} without it, "
                        f"{_fmt(lost['other'])} with implementation cut from the partnership (unrelated); back within 0.01 "
-                       f"after {_fmt(back['d'])}, {_fmt(back['cut'])} and {_fmt(back['other'])} months; without "
-                       f"re-balancing the correlation with adaptive capacity is {_fmt(rho_off)} (the part of it that runs "
-                       "through exposure: a shock hits sectors, and hits a diverse table's resources less) "
+                       f"after {_fmt(back['d'])}, {_fmt(back['cut'])} and {_fmt(back['other'])} months "
                        "(pass: at least 1.5 times the loss without re-balancing, the unrelated cut within 25%)")
 
-    add(Check("P5-cut", "P5", "causal", "Recovery comes from re-balancing: without it partnerships lose much more synergy.",
-              "synergy lost without re-balancing / with it",
-              {**shock(), **{k.replace("d", "cut", 1): v for k, v in shock(rebalance_rate=0.0).items()},
-               **{k.replace("d", "other", 1): v for k, v in shock(implementation_follows_partnership=0).items()}},
-              cut_recovery))  # fmt: skip
+    cut_arms = {**shock(), **{k.replace("d", "cut", 1): v for k, v in shock(rebalance_rate=0.0).items()},
+                **{k.replace("d", "other", 1): v for k, v in shock(implementation_follows_partnership=0).items()}}  # fmt: skip
+    add(Check("P5-rebalancing", "P5", "causal", "Recovery from a shock comes from re-balancing: without it partnerships lose much more.",
+              "synergy lost without re-balancing / with it", cut_arms, rebalancing))  # fmt: skip
+
+    def cut_advantage(results):
+        adv = {k: median(advantage_p5(results, k)) for k in ("d", "cut", "other")}
+        passed = adv["d"] > 0 and adv["cut"] <= 0.5 * adv["d"] and adv["other"] >= 0.5 * adv["d"]
+        return Verdict(adv["cut"] / adv["d"] if adv["d"] > 0 else math.nan, math.nan, math.nan, bool(passed),
+                       f"the more diverse table's advantage (synergy-months lost less, per seed) is {_fmt(adv['d'])} with "
+                       f"re-balancing, {_fmt(adv['cut'])} without it and {_fmt(adv['other'])} with the unrelated cut "
+                       "(pass: at most half as large without re-balancing, at least half with the unrelated cut)")
+
+    add(Check("P5-cut", "P5", "causal",
+              "The more adaptive partnership's advantage after a shock comes from re-balancing: cut it and the advantage goes.",
+              "advantage without re-balancing / with it", cut_arms, cut_advantage))  # fmt: skip
 
     def unsaturated(results):
         p90 = {k: median(results[k]["p90_adaptive"]) for k in ("base", "large")}
