@@ -621,11 +621,17 @@ def turnover(seats, pairs, partnership, rules, u, month):
 
 
 @njit(cache=True)
-def dissolves(partnership, rules):
+def dissolves(seats, partnership, rules):
     """Another month below a floor (too few members, too little engagement); True when that ends the partnership."""
     part = partnership[0]
     r = rules[0]
-    low = part.occupied < r.dissolution_seats or part.engagement < r.dissolution_engagement
+    n_occ = 0
+    engagement = 0.0
+    for s in range(seats.size):
+        if seats[s].occupied:
+            n_occ += 1
+            engagement += seats[s].engagement
+    low = n_occ < r.dissolution_seats or engagement < r.dissolution_engagement * n_occ
     part.low_months = part.low_months + 1 if low else 0
     return part.low_months >= r.dissolution_months
 
@@ -727,9 +733,21 @@ def access(ability, rank, n_low, levels, partnership, rules):
 
 
 @njit(cache=True)
-def observe(partnership, month, row):
-    """This month's outputs into ``row``, in the order of model.outputs.OUTPUTS."""
+def observe(seats, partnership, month, row):
+    """This month's outputs into ``row``, in the order of model.outputs.OUTPUTS.
+
+    Seats held and mean engagement are counted now: departures after the members'
+    update (turnover, a shock, dissolution) count in the month they happen.
+    """
     part = partnership[0]
+    n_occ = 0
+    engagement = 0.0
+    for s in range(seats.size):
+        if seats[s].occupied:
+            n_occ += 1
+            engagement += seats[s].engagement
+    part.occupied = n_occ
+    part.engagement = engagement / n_occ if n_occ else 0.0
     D = part.supply.size
     services = part.implementation[:D].mean()
     abilities = part.implementation[D:].mean()

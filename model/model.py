@@ -33,12 +33,11 @@ from model.agents import (
 )
 from model.outputs import OUTPUTS, summarise
 from model.parameters import STAKEHOLDER_TYPES, ParameterError, validate_parameters
-from model.state import PAIR, PARTNERSHIP, SEAT, rules_record
+from model.state import PAIR, PARTNERSHIP, SEAT, records, rules_record
 
 # ---- constants of the set-up (conventions and storage; the behavioural constants are schema
 # parameters at the level 'mechanics', docs/ODD.md 7.16)
 PLENARY_SEATS = 30  # largest partnership that works as one table; larger ones work in committees
-ENDOWMENT_SPREAD = 0.2  # sd of the log of individual variation around a type's resource profile
 SYSTEM_TYPES = [STAKEHOLDER_TYPES.index(t) for t in ("decision_maker", "administrator")]  # the public system's sectors
 ABILITY_LEVELS = 1024  # abilities are held in steps of 1/1024
 LEAST_ABLE_SHARE = 5  # the least-able fifth (1/5) of the cohort is the equity measure's reference group
@@ -48,7 +47,7 @@ assert kn.CONVENING == RESOURCE_KINDS.index("convening"), "model.kernels.CONVENI
 # parameters that fix the table and the cohort when the model is built
 FIXED_AT_START = ("seats", "type_diversity", "composition", "initial_tie_density", "committee_size",
                   "financial_resources", "nonfinancial_resources", "population_size", "population_vulnerability",
-                  "initial_trust", "ability_slope", "ability_specific_sd", "ability_vulnerability_shift")  # fmt: skip
+                  "initial_trust", "endowment_spread", "ability_slope", "ability_specific_sd", "ability_vulnerability_shift")  # fmt: skip
 
 
 def _observed(model: PartnershipModel, name: str) -> float:
@@ -99,7 +98,7 @@ class PartnershipModel(mesa.Model):
         self._slot_of_seat = seat_slot
         self._seat_of_slot = np.full(S, -1)
         self._seat_of_slot[seat_slot] = np.arange(n)
-        self.seats = seats = np.zeros(S, dtype=SEAT)
+        self.seats = seats = records(np.zeros(S, dtype=SEAT))
         seats["valid"][seat_slot] = True
         self._composition = self._composition_weights()
         types = self._allocate_types(n)
@@ -120,10 +119,10 @@ class PartnershipModel(mesa.Model):
 
         # -- the partnership and its rules
         # compiled rules take the one-record arrays; Python reads fields through a recarray view
-        self.part_record = np.zeros(1, dtype=PARTNERSHIP)
+        self.part_record = records(np.zeros(1, dtype=PARTNERSHIP))
         self.part = part = self.part_record.view(np.recarray)[0]
         part.support_factor = 1.0
-        self.pairs = np.zeros((G, g, g), dtype=PAIR)
+        self.pairs = records(np.zeros((G, g, g), dtype=PAIR))
         self._derive_rules()
         self._seat_constants()
         self._pair_constants(np.arange(S))
@@ -176,7 +175,7 @@ class PartnershipModel(mesa.Model):
         return self._rng_structure.permutation(types)
 
     def _draw_endowment(self, types: np.ndarray) -> np.ndarray:
-        noise = self._rng_structure.lognormal(0.0, ENDOWMENT_SPREAD, size=(types.size, len(RESOURCE_KINDS)))
+        noise = self._rng_structure.lognormal(0.0, self.params["endowment_spread"], size=(types.size, len(RESOURCE_KINDS)))
         return TYPE_PROFILES[types] * self._levels * noise
 
     def _derive_rules(self) -> None:
@@ -362,7 +361,7 @@ class PartnershipModel(mesa.Model):
 
     def _check_dissolution(self) -> None:
         """The partnership ends after months with too few members or too little engagement (7.11)."""
-        if kn.dissolves(self.part_record, self.rules_record):
+        if kn.dissolves(self.seats, self.part_record, self.rules_record):
             self.part.dissolved = self.dissolved = True
             self.dissolved_month = self.steps
             self.events.append((self.steps, "dissolved"))
@@ -450,7 +449,7 @@ class PartnershipModel(mesa.Model):
 
     def _observe(self) -> None:
         """Record this month's outputs (kernels.observe; the per-step series and the DataCollector read them)."""
-        kn.observe(self.part_record, self.steps, self._row_buffer)
+        kn.observe(self.seats, self.part_record, self.steps, self._row_buffer)
         row = tuple(self._row_buffer.tolist())
         self._row = row
         if self.steps <= self.horizon:

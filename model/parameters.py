@@ -218,6 +218,8 @@ PARAMETERS: dict[str, Parameter] = {
            "Working relationships the lead keeps up, as a multiple of tie_capacity (relating to partners is the lead's job). [7.7]"),
         _p("lead_contact_drop", 0.6, 0, 1, "share", "mechanics",
            "At centralization 1, members meet each other this much less often than they meet the lead. [7.3, 7.7]"),
+        _p("endowment_spread", 0.2, 0, 1, "log sd", "mechanics",
+           "Spread (sd of the log) of an organisation's resources around its type's profile. [7.2]"),
         _p("initial_trust", 0.3, 0.02, 0.8, "share", "mechanics",
            "Mean trust on working relationships that exist at the start (drawn between half and one and a half times it). [7.3]"),
         _p("new_tie_trust", 0.1, 0.02, 0.5, "share", "mechanics",

@@ -118,6 +118,18 @@ DERIVED: tuple[str, ...] = (
 )
 
 
+def records(array: np.ndarray) -> np.ndarray:
+    """The array the rules get: itself compiled; a recarray view when numba's compiler is off.
+
+    Compiled code reads fields of plain structured arrays by name; plain Python needs
+    recarray records for that (``NUMBA_DISABLE_JIT=1``). A recarray costs compiled calls
+    a little more, so it is used only when nothing is compiled.
+    """
+    from numba import config
+
+    return array.view(np.recarray) if config.DISABLE_JIT else array
+
+
 def rules_dtype() -> np.dtype:
     """One float field per numeric parameter (schema order), then the derived values."""
     names = [name for name, p in PARAMETERS.items() if p.sweepable] + list(DERIVED)
@@ -135,4 +147,4 @@ def rules_record(params: dict[str, Any], **derived: float) -> np.ndarray:
             record[name] = params[name]
     for name, value in derived.items():
         record[name] = value
-    return record
+    return records(record)
