@@ -66,23 +66,32 @@ PATIENT_PARTNER = STAKEHOLDER_TYPES.index("patient_partner")
 # Complementarity between two types: half the L1 distance of their profiles (0-1).
 TYPE_DISTANCE = 0.5 * np.abs(TYPE_PROFILES[:, None, :] - TYPE_PROFILES[None, :, :]).sum(axis=2)
 
-# Which accessibility dimensions each resource kind improves (MODEL.md section 3):
-# connections -> approachability and acceptability, clinical capacity (in-kind)
-# -> availability, money -> affordability, expertise -> appropriateness.
-_RAW_KIND_TO_DIMENSION = np.array(
+# What a solution can act on (Levesque et al. 2013): the five accessibility dimensions of
+# services, and the five abilities of people that face them (the IMPACT interventions worked
+# on both sides: Russell et al. 2019; Spooner et al. 2021).
+TARGETS: tuple[str, ...] = DIMENSIONS + ABILITIES
+
+# Which targets each resource kind can be turned to (docs/ODD.md 7.12): money buys affordable,
+# available services and help to pay (transport); expertise appropriate care and health
+# literacy; information approachability and people's ability to perceive a need and find
+# care; connections to the population (community organisations, patient partners) outreach
+# and navigation (perceive, seek, reach, engage); legitimacy acceptability and trusted
+# messengers (seek); convening a little of everything; in-kind staff time and space
+# availability and help to reach care.
+_RAW_KIND_TO_TARGET = np.array(
     [
-        # appr  acce  avai  affo  appro
-        [0.0, 0.0, 0.3, 0.7, 0.0],  # financial
-        [0.0, 0.0, 0.3, 0.0, 0.7],  # expertise
-        [0.7, 0.0, 0.0, 0.0, 0.3],  # information
-        [0.5, 0.5, 0.0, 0.0, 0.0],  # connections
-        [0.3, 0.7, 0.0, 0.0, 0.0],  # legitimacy
-        [0.2, 0.2, 0.2, 0.2, 0.2],  # convening
-        [0.0, 0.0, 0.7, 0.3, 0.0],  # in_kind
+        # appr  acce  avai  affo  appro | perc  seek  reach pay   engage
+        [0.0, 0.0, 0.3, 0.4, 0.0, 0.0, 0.0, 0.1, 0.2, 0.0],  # financial
+        [0.0, 0.0, 0.2, 0.0, 0.5, 0.0, 0.0, 0.0, 0.0, 0.3],  # expertise
+        [0.3, 0.0, 0.0, 0.0, 0.1, 0.4, 0.2, 0.0, 0.0, 0.0],  # information
+        [0.1, 0.1, 0.0, 0.0, 0.0, 0.2, 0.2, 0.2, 0.0, 0.2],  # connections
+        [0.1, 0.5, 0.0, 0.0, 0.0, 0.0, 0.3, 0.0, 0.0, 0.1],  # legitimacy
+        [0.2, 0.1, 0.2, 0.1, 0.1, 0.1, 0.1, 0.1, 0.0, 0.0],  # convening
+        [0.0, 0.0, 0.5, 0.1, 0.0, 0.0, 0.0, 0.3, 0.1, 0.0],  # in_kind
     ]
 )
-# Columns normalised so that a balanced pool of resources serves every dimension equally.
-KIND_TO_DIMENSION = _RAW_KIND_TO_DIMENSION / _RAW_KIND_TO_DIMENSION.sum(axis=0, keepdims=True)
+# Columns normalised so that an even pool of resources is aimed evenly at every target.
+KIND_TO_TARGET = _RAW_KIND_TO_TARGET / _RAW_KIND_TO_TARGET.sum(axis=0, keepdims=True)
 
 # Order in which types join the table as type_diversity rises from 0 to 1.
 DIVERSITY_ORDER: tuple[str, ...] = (
@@ -127,8 +136,11 @@ class Stakeholder(mesa.Agent):
         self.unique_id = person  # the model's person id: stable whenever the view is made
         self.seat = seat  # seat number 0..seats-1 (the node id in the network)
         self._slot = slot
-        self.type_index = int(model._type[slot])
-        self.joined = int(model._joined[slot])  # month this person took the seat
+        self.type_index = int(model.seats["type"][slot])
+        self.joined = int(model.seats["joined"][slot])  # month this person took the seat
+
+    def _field(self, name: str) -> float:
+        return float(self.model.seats[name][self._slot])
 
     @property
     def stakeholder_type(self) -> str:
@@ -138,17 +150,27 @@ class Stakeholder(mesa.Agent):
     @property
     def active(self) -> bool:
         """True while this person still holds the seat."""
-        return self.model._occupant[self._slot] == self.unique_id
+        return int(self.model.seats["person"][self._slot]) == self.unique_id
 
     @property
     def engagement(self) -> float:
         """Engagement, share 0-1."""
-        return float(self.model._engagement[self._slot])
+        return self._field("engagement")
 
     @property
     def trust(self) -> float:
         """Mean trust on this person's ties (0-1; 0 with no ties)."""
-        return float(self.model._member_trust[self._slot])
+        return self._field("trust_held")
+
+    @property
+    def ties(self) -> int:
+        """Working relationships this person holds."""
+        return int(self.model.seats["ties"][self._slot])
+
+    @property
+    def grievance(self) -> float:
+        """Unresolved conflict this person feels, 0-1."""
+        return self._field("grievance")
 
     @property
     def power(self) -> float:
@@ -156,14 +178,24 @@ class Stakeholder(mesa.Agent):
         return float(TYPE_POWER[self.type_index])
 
     @property
+    def benefits(self) -> float:
+        """Perceived benefits of taking part, 0-1 (what partners make possible)."""
+        return self._field("benefits")
+
+    @property
+    def drawbacks(self) -> float:
+        """Perceived drawbacks of taking part (time, frustration, lack of influence)."""
+        return self._field("drawbacks")
+
+    @property
     def net_benefit(self) -> float:
         """Perceived benefits minus drawbacks of taking part (about -1 to 1)."""
-        return float(self.model._net_benefit[self._slot])
+        return self.benefits - self.drawbacks
 
     @property
     def benefit_share(self) -> float:
         """Benefits as a share of benefits plus drawbacks (0-1; above 0.5, benefits outweigh)."""
-        return float(self.model._benefit_share[self._slot])
+        return self._field("benefit_share")
 
     @property
     def tenure(self) -> int:
@@ -173,12 +205,12 @@ class Stakeholder(mesa.Agent):
     @property
     def endowment(self) -> dict[str, float]:
         """Resources this person's organisation puts at their disposal, by kind."""
-        return dict(zip(RESOURCE_KINDS, self.model._endowment[self._slot].tolist(), strict=True))
+        return dict(zip(RESOURCE_KINDS, self.model.seats["endowment"][self._slot].tolist(), strict=True))
 
     @property
     def is_lead(self) -> bool:
         """True for the partnership lead's seat."""
-        return self._slot == self.model._lead_slot
+        return self._slot == self.model.lead_slot
 
     def __repr__(self) -> str:
         return f"Stakeholder(id={self.unique_id}, seat={self.seat}, type={self.stakeholder_type})"

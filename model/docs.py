@@ -179,9 +179,9 @@ def types_table_markdown() -> str:
 
 
 def kinds_table_markdown() -> str:
-    """Which accessibility dimensions each resource kind advances (KIND_TO_DIMENSION, columns sum to 1)."""
-    header = ("resource kind", *agents.DIMENSIONS)
-    rows = [(f"`{k}`", *(f"{x:.3f}" for x in agents.KIND_TO_DIMENSION[i])) for i, k in enumerate(agents.RESOURCE_KINDS)]
+    """What each resource kind can be turned to: the ten targets (KIND_TO_TARGET, columns sum to 1)."""
+    header = ("resource kind", *agents.DIMENSIONS, *(f"ability to {a}" for a in agents.ABILITIES))
+    rows = [(f"`{k}`", *(f"{x:.3f}" for x in agents.KIND_TO_TARGET[i])) for i, k in enumerate(agents.RESOURCE_KINDS)]
     return _table(header, rows)
 
 

@@ -1,18 +1,17 @@
-"""The month's numeric work, compiled with numba: one call per process instead of dozens of numpy calls.
+"""The rules of the month, compiled with numba: one short function per rule, by ODD section (docs/ODD.md 7).
 
-A default partnership has 20 seats; its pair arrays hold 400 numbers. At that size a
-numpy call costs more in overhead than in arithmetic, and a month took about 120 of
-them. Each function here does one process of the month (docs/ODD.md, section 7) in a
-single pass over seats or pairs, with the equations of the ODD written out as loops.
-The random draws stay in numpy (the model's generators, drawn in ``model.py`` in the
-same order as before), so the kernels are deterministic functions of their inputs:
-the same seed gives bit-identical runs whichever process or machine runs them.
+Each rule reads and writes the model's records by field name (``model.state``:
+``seat``, ``pair``, ``part`` for the partnership, ``r`` for the rules, which hold every
+numeric parameter by its schema name). The composed processes (``meet``,
+``members_update``, ``turnover``, ``implement``, ``access``) loop over seats or pairs
+and call the rules; ``model.py`` calls them in the order of ODD section 3.
 
-Arithmetic is in float64; trust and the per-pair constants are stored in float32
-(``PAIR_DTYPE``). Compiled code is cached on disk (``cache=True``): the first run in a
-fresh install compiles for a few seconds, later processes load the cache.
-
-Every function also runs as plain Python (``NUMBA_DISABLE_JIT=1``), slowly, for debugging.
+The random draws stay in numpy (drawn by the model's generators in ``model.py`` in a
+fixed order), so every function here is a deterministic function of its inputs: a seed
+gives a bit-identical run in any process or machine. Compiled code is cached on disk
+(``cache=True``): the first run after an install compiles for a few seconds, later
+processes load the cache. ``NUMBA_DISABLE_JIT=1`` runs the same functions as plain
+Python, slowly, for debugging.
 """
 
 from __future__ import annotations
@@ -22,7 +21,7 @@ import math
 import numpy as np
 from numba import njit
 
-# ---------------------------------------------------------------- scalar rules (also used by the tests)
+# ================================================================ shared: the CES aggregate (7.9)
 
 
 @njit(cache=True)
@@ -45,338 +44,731 @@ def power_mean(x, rho):
 
 
 @njit(cache=True)
-def trust_after_meeting(w, worked, gain, decay, conflict_loss):
-    """Expected trust on a tie after a month with a meeting.
+def sigmoid(x):
+    """The logistic function."""
+    return 1.0 / (1.0 + math.exp(-x))
 
-    A tie worked on (weight ``worked``: both attended, times their chance of contact)
-    moves towards ``w + gain * (1 - w) - conflict_loss * w`` (small wins close part of
-    the gap to full trust, conflict erodes it); a tie not worked on decays to
-    ``w * (1 - decay)``.
+
+# ================================================================ 7.6 recovery after a shock
+
+
+@njit(cache=True)
+def month_start(seats, partnership, rules):
+    """A new month: no departures yet; after a shock, the system and hit organisations recover (7.6)."""
+    part = partnership[0]
+    r = rules[0]
+    part.departures = 0
+    if part.shocked:
+        recover(seats, part, r)
+
+
+@njit(cache=True)
+def recover(seats, part, r):
+    """The system and hit organisations regain what a shock took, at their own pace (new policies, new funds)."""
+    part.support_factor += (1.0 - part.support_factor) / r.support_recovery
+    for s in range(seats.size):
+        seat = seats[s]
+        for k in range(seat.endowment.size):
+            seat.endowment[k] += (seat.full_endowment[k] - seat.endowment[k]) / r.org_recovery
+
+
+# ================================================================ 7.7 meetings
+
+
+@njit(cache=True)
+def attendance_chance(seat, r):
+    """Chance to come to a meeting: rises with engagement, less the practical barriers coordination removes."""
+    willing = r.attendance_floor + (1.0 - r.attendance_floor) * seat.engagement
+    return willing * (1.0 - r.attendance_barrier * (1.0 - r.coordination))
+
+
+@njit(cache=True)
+def attention(seat):
+    """Share of full upkeep each of a member's ties gets: all of it up to their tie capacity, then shared."""
+    return min(1.0, seat.capacity / seat.ties) if seat.ties > 0 else 1.0
+
+
+@njit(cache=True)
+def time_to_spare(seat):
+    """Room for a new working relationship: 1 with no ties, 0 at tie capacity."""
+    return max(0.0, 1.0 - seat.ties / seat.capacity)
+
+
+@njit(cache=True)
+def funding_scarcity(part, r):
+    """How scarce funding is for the organisations at the table: 1 - the external support they get now."""
+    return 1.0 - r.external_support * part.support_factor
+
+
+@njit(cache=True)
+def conflict_in_contact(a, b, pair, r, scarcity):
+    """Conflict two members meet in a contact, 0-1.
+
+    Sources (Lasker et al. 2001; Weiss et al. 2002): power differences when decisions are
+    exclusive, misunderstandings when communication is poor, competition for scarce
+    funding between organisations doing the same work. Unresolved grievances of either
+    member escalate it (conflict breeds conflict).
     """
-    kept = w * (1.0 - decay)
-    met = w + gain * (1.0 - w) - conflict_loss * w
-    return kept + worked * (met - kept)
+    base = (
+        r.power_conflict * r.power_asymmetry * pair.power_gap * (1.0 - r.decision_inclusiveness)
+        + r.miscommunication * (1.0 - r.communication)
+        + r.competition * scarcity * pair.overlap
+    )
+    return min(1.0, base * (1.0 + r.escalation * 0.5 * (a.grievance + b.grievance)))
 
 
 @njit(cache=True)
-def engagement_target(net_benefit, synergy, synergy_feedback, beta, net0):
-    """Engagement a member drifts towards: sigmoid(beta * (net_benefit - net0) + synergy_feedback * synergy)."""
-    return 1.0 / (1.0 + math.exp(-(beta * (net_benefit - net0) + synergy_feedback * synergy)))
+def trust_after_meeting(w, contact, upkeep, conflict, r):
+    """Expected trust on a tie after a meeting both attended.
 
-
-# ---------------------------------------------------------------- meetings (ODD 7.7)
+    With chance ``contact`` they work together: a contact closes part of the gap to full
+    trust (trust_gain, more with good communication, shared by the attention ``upkeep``
+    the tie gets) and conflict erodes a share of it; otherwise the tie decays as in a
+    month without contact.
+    """
+    quality = 1.0 - r.communication_share + r.communication_share * r.communication
+    worked = w + upkeep * r.trust_gain * quality * (1.0 - w) - r.conflict_trust_loss * conflict * w
+    kept = w * (1.0 - r.trust_decay)
+    return min(1.0, max(0.0, kept + contact * (worked - kept)))
 
 
 @njit(cache=True)
-def meet(W, u_attend, engagement, occupied, attend_base, attend_slope,
-         u_form, p_contact, p_formed, contact_conflict, conflict_loss,
-         gain, decay, tie_floor, new_tie, time_cost, frustration, conflict_exposure, costs):  # fmt: skip
-    """A meeting in every committee: attendance, trust on ties, new ties, conflict met.
+def tie_chance(a, b, pair, r):
+    """Chance a meeting starts a working relationship between two members without one.
 
-    Updates ``W`` (committees x g x g, symmetric), ``conflict_exposure`` and ``costs``
-    (per slot) in place; returns (occupied seats, attending seats, conflict).
+    They must have a contact, time to spare for a new tie, and (for part of it) a
+    facilitator who introduces them.
+    """
+    brokered = 1.0 - r.brokerage + r.brokerage * r.leadership
+    return pair.contact * r.tie_formation * brokered * min(time_to_spare(a), time_to_spare(b))
+
+
+@njit(cache=True)
+def grievance_after_meeting(g, exposure):
+    """A meeting's conflict adds to a member's unresolved grievance (bounded by 1)."""
+    return g + exposure * (1.0 - g)
+
+
+@njit(cache=True)
+def meet(seats, pairs, partnership, rules, u_attend, u_form):
+    """A meeting in every committee: attendance, contacts, trust, new ties, conflict met and grievances.
+
     ``u_attend`` (per slot) and ``u_form`` (per pair, used on i < j) are uniform draws.
+    Fills ``part.attendance`` and ``part.conflict``.
     """
-    G, g = W.shape[0], W.shape[1]
+    part = partnership[0]
+    r = rules[0]
+    G, g = pairs.shape[0], pairs.shape[1]
     S = G * g
-    attend = np.zeros(S)
     n_occ = 0
     n_att = 0
     for s in range(S):
-        if occupied[s]:
+        seat = seats[s]
+        seat.attended = False
+        seat.exposure = 0.0
+        if seat.occupied:
             n_occ += 1
-            if u_attend[s] < attend_base + attend_slope * engagement[s]:
-                attend[s] = 1.0
+            if u_attend[s] < attendance_chance(seat, r):
+                seat.attended = True
                 n_att += 1
-    keep = 1.0 - decay
+    scarcity = funding_scarcity(part, r)
+    met = np.zeros(S)  # contact weight each member had
+    all_contact = 0.0
+    all_conflict = 0.0
     for k in range(G):
         base = k * g
         for i in range(g):
-            ai = attend[base + i] > 0.0
+            a = seats[base + i]
             for j in range(i + 1, g):
-                w = np.float64(W[k, i, j])
-                together = ai and attend[base + j] > 0.0
-                if w > 0.0:
-                    if together:
-                        w = trust_after_meeting(w, np.float64(p_contact[k, i, j]), gain, decay,
-                                                np.float64(conflict_loss[k, i, j]))  # fmt: skip
-                    else:
-                        w = w * keep
-                    if w < tie_floor:
-                        w = 0.0
-                elif together and u_form[k, i, j] < p_formed[k, i, j]:
-                    w = new_tie  # trust there was 0: no tie, so not worked on
-                else:
-                    continue
-                W[k, i, j] = w
-                W[k, j, i] = w
-    # conflict met: power differences with the others present, weighted by contact chance
-    all_contacts = 0.0
-    all_exposure = 0.0
-    for k in range(G):
-        base = k * g
-        for i in range(g):
-            s = base + i
-            if attend[s] == 0.0:
-                conflict_exposure[s] = 0.0
-            else:
-                contacts = 0.0
-                exposure = 0.0
-                for j in range(g):
-                    if attend[base + j] > 0.0:
-                        contacts += p_contact[k, i, j]
-                        exposure += contact_conflict[k, i, j]
-                conflict_exposure[s] = exposure / max(contacts, 1e-12)
-                all_contacts += contacts
-                all_exposure += exposure
-            costs[s] = time_cost[s] + frustration * conflict_exposure[s]
-    conflict = all_exposure / all_contacts if all_contacts > 0.0 else 0.0
-    return n_occ, n_att, conflict
+                b = seats[base + j]
+                pair = pairs[k, i, j]
+                w = np.float64(pair.trust)
+                together = a.attended and b.attended
+                if together:
+                    contact = np.float64(pair.contact)
+                    conflict = conflict_in_contact(a, b, pair, r, scarcity)
+                    met[base + i] += contact
+                    met[base + j] += contact
+                    a.exposure += contact * conflict
+                    b.exposure += contact * conflict
+                    all_contact += contact
+                    all_conflict += contact * conflict
+                    if w > 0.0:
+                        w = trust_after_meeting(w, contact, min(attention(a), attention(b)), conflict, r)
+                    elif u_form[k, i, j] < tie_chance(a, b, pair, r):
+                        w = r.new_tie_trust
+                elif w > 0.0:
+                    w *= 1.0 - r.trust_decay
+                if w < TIE_FLOOR:
+                    w = 0.0
+                pair.trust = w
+                pairs[k, j, i].trust = w
+    for s in range(S):
+        seat = seats[s]
+        if met[s] > 0.0:
+            seat.exposure /= met[s]
+            seat.grievance = grievance_after_meeting(seat.grievance, seat.exposure)
+    part.attendance = n_att / n_occ if n_occ else 0.0
+    part.conflict = all_conflict / all_contact if all_contact > 0.0 else 0.0
+
+
+TIE_FLOOR = 0.02  # a tie whose trust falls below this is gone [convention]
 
 
 @njit(cache=True)
-def decay_ties(W, decay, tie_floor):
+def drift(pairs, rules):
     """A month without a meeting: every tie decays; ties below the floor are gone."""
-    keep = 1.0 - decay
-    flat = W.reshape(-1)
+    r = rules[0]
+    keep = 1.0 - r.trust_decay
+    flat = pairs.reshape(-1)
     for n in range(flat.size):
-        w = np.float64(flat[n])
+        w = np.float64(flat[n].trust)
         if w > 0.0:
             w *= keep
-            flat[n] = w if w >= tie_floor else 0.0
+            flat[n].trust = w if w >= TIE_FLOOR else 0.0
 
 
-# ---------------------------------------------------------------- members' update (ODD 7.8)
+# ================================================================ 7.8 grievances
 
 
 @njit(cache=True)
-def members(W, distance, engagement, occupied, endowment, mobilisation, holds, gain_base, costs,
-            member_trust, net_benefit, benefit_share, pool,
-            strength_scale, rho, coordination_factor, reference_capacity, reference_convening, convening_kind,
-            cover_scale, mobilisation_rate, benefit_scale, gain_resources, gain_other, conflict,
-            synergy, smoothing, synergy_energy, beta, net0, rate, feedback):  # fmt: skip
-    """Trust held, contributions and their integration, benefits, synergy, engagement.
+def grievance_after_month(g, r):
+    """Unresolved grievances fade a little on their own; a facilitative leader resolves more."""
+    return g * max(0.0, 1.0 - r.grievance_fade - r.grievance_resolution * r.leadership)
 
-    Fills ``member_trust``, ``net_benefit``, ``benefit_share`` (per slot) and ``pool``
-    (per kind). With ``feedback``, also moves ``mobilisation`` and ``engagement``
-    (in place). Returns (integration, atmosphere, benefit, adaptive, mean trust,
-    raw synergy, synergy, usable capacity, convening).
-    """
-    G, g = W.shape[0], W.shape[1]
-    S = G * g
-    K = endowment.shape[1]
-    given = np.zeros(K)
-    spare = np.zeros(K)
-    holders = np.zeros(K)
-    complement = np.empty(S)
-    n_occ = 0
-    for s in range(S):
+
+# ================================================================ 7.9 members' update
+
+
+@njit(cache=True)
+def hold_ties(seats, pairs):
+    """Each member's ties, their trust-weighted strength and mean trust; returns the ties (pairs) in the network."""
+    G, g = pairs.shape[0], pairs.shape[1]
+    total = 0
+    for s in range(G * g):
         k, i = s // g, s % g
-        strength = 0.0
+        seat = seats[s]
         ties = 0
-        comp = 0.0
+        strength = 0.0
         for j in range(g):
-            w = np.float64(W[k, i, j])
+            w = np.float64(pairs[k, i, j].trust)
             if w > 0.0:
-                strength += w
                 ties += 1
-                comp += w * distance[k, i, j]
-        trust = strength / max(ties, 1)
-        member_trust[s] = trust
-        complement[s] = comp
-        e = engagement[s]
-        if occupied[s]:
-            n_occ += 1
-        if e == 0.0:
-            continue
-        # members share a share e*t of what they hold, through their ties; where a kind is scarce
-        # they add part of what they hold back (mobilisation)
-        share = e * trust
-        reach = share * (1.0 - math.exp(-strength / strength_scale))
-        kept_back = reach * (1.0 - share)
-        for r in range(K):
-            given[r] += reach * endowment[s, r]
-            spare[r] += kept_back * endowment[s, r]
-            holders[r] += e * holds[s, r]
-    total_pool = 0.0
-    for r in range(K):
-        pool[r] = given[r] + mobilisation[r] * spare[r]
-        total_pool += pool[r]
-    usable = power_mean(pool, rho) * coordination_factor
-    integration = min(1.0, usable / reference_capacity)
-    convening = min(1.0, pool[convening_kind] / reference_convening)
-
-    # adaptive capacity: engaged holders of each kind, and re-balancing towards scarce kinds
-    adaptive = 0.0
-    for r in range(K):
-        adaptive += 1.0 - math.exp(-holders[r] / cover_scale)
-    adaptive /= K
-    mean_pool = total_pool / K
-    if feedback and mean_pool > 0.0:
-        step = mobilisation_rate * adaptive
-        for r in range(K):
-            mobilisation[r] += step * (max(0.0, 1.0 - pool[r] / mean_pool) - mobilisation[r])
-
-    # perceived benefits and drawbacks of taking part; the four manifestations
-    trust_sum = 0.0
-    benefit_sum = 0.0
-    for s in range(S):
-        gains = gain_base[s] - gain_resources * math.exp(-complement[s] / benefit_scale) + gain_other
-        net_benefit[s] = gains - costs[s]
-        benefit_share[s] = gains / (gains + costs[s])
-        if occupied[s]:
-            trust_sum += member_trust[s]
-            benefit_sum += benefit_share[s]
-    mean_trust = trust_sum / n_occ if n_occ else 0.0
-    benefit = benefit_sum / n_occ if n_occ else 0.0
-    atmosphere = max(0.0, mean_trust - conflict)
-    raw = 0.25 * (integration + atmosphere + benefit + adaptive)
-    synergy = synergy + smoothing * (raw - synergy)
-
-    # engagement follows net benefit, fuelled by synergy
-    if feedback:
-        for s in range(S):
-            if occupied[s]:
-                target = engagement_target(net_benefit[s], synergy, synergy_energy, beta, net0)
-                engagement[s] += rate * (target - engagement[s])
-            else:
-                engagement[s] = 0.0
-    return integration, atmosphere, benefit, adaptive, mean_trust, raw, synergy, usable, convening
-
-
-# ---------------------------------------------------------------- turnover (ODD 7.9)
+                strength += w
+        seat.ties = ties
+        seat.strength = strength
+        seat.trust_held = strength / ties if ties else 0.0
+        total += ties
+    return total // 2
 
 
 @njit(cache=True)
-def _vacate_slot(s, occupant, occupied, engagement, vacant_months, W):
-    """The person in slot ``s`` leaves; their ties go with them."""
-    g = W.shape[1]
-    occupant[s] = 0
-    occupied[s] = False
-    engagement[s] = 0.0
-    vacant_months[s] = 0
+def offered_share(seat):
+    """Share of their resources a member offers: engaged members share with partners they trust."""
+    return seat.engagement * seat.trust_held
+
+
+@njit(cache=True)
+def reach_of(seat, r):
+    """Share of what a member offers that reaches the group, through their trusted ties."""
+    return 1.0 - math.exp(-seat.strength / r.strength_scale)
+
+
+@njit(cache=True)
+def contribute(seat, part, r):
+    """What a member gives this month, what more they could give if asked, and what a shock took from it.
+
+    They give their offered share of what reaches the group. In normal times they could
+    give up to ``surge`` more of each kind if resource management asks (their spare);
+    an organisation a shock has cut first spends that spare on its own loss, so it has
+    only what is left. Resource management mobilises a share of the spare of each kind
+    (re-balancing); the partnership's shortfall is what members would give in normal
+    times minus what they give now.
+    """
+    share = offered_share(seat)
+    reach = reach_of(seat, r)
+    for k in range(seat.endowment.size):
+        usual = reach * share * seat.endowment[k]
+        loss = reach * share * seat.full_endowment[k] - usual
+        spare = max(0.0, r.surge * (usual + loss) - loss)
+        mobilised = part.mobilisation[k] * spare
+        seat.contribution[k] = usual + mobilised
+        seat.spare[k] = spare
+        part.shortfall[k] += loss
+
+
+@njit(cache=True)
+def capacity_of(pool, r):
+    """Combined capacity Q: CES of the pooled kinds, each against the task's need of it."""
+    return power_mean(pool / r.need, r.rho)
+
+
+@njit(cache=True)
+def integration_of(capacity):
+    """Manifestation (a), integration of resources: combined capacity on a 0-1 scale, one half when Q = 1."""
+    return capacity / (1.0 + capacity)
+
+
+@njit(cache=True)
+def adaptive_capacity(seats, part, r, n_types):
+    """Manifestation (d), capacity for adaptation: how much of a kind's main sector the others could replace.
+
+    For each kind, the stakeholder type that usually brings most of it drops out; what
+    the other members could add if asked (their spare) replaces a share of that
+    contribution, at most all of it. It measures a capacity, not its use: both sides are
+    what members would bring in normal times, so neither a shock's cut nor what
+    re-balancing mobilises now changes it; engagement, trust and who sits at the table do. Kinds also make good one another to the degree they substitute (the
+    CES exponent rho, when positive). The mean over kinds (docs/ODD.md 7.9d).
+    """
+    K = part.pool.size
+    given = np.zeros((n_types, K))
+    spare = np.zeros((n_types, K))
+    for s in range(seats.size):
+        seat = seats[s]
+        if seat.occupied:
+            # a capacity, not its use: what each would bring in normal times (a shock's cut and what
+            # re-balancing mobilises now count for neither side), shared as far as trust and ties reach
+            usual = offered_share(seat) * reach_of(seat, r)
+            for k in range(K):
+                given[seat.type, k] += usual * seat.full_endowment[k]
+                spare[seat.type, k] += r.surge * usual * seat.full_endowment[k]
+    all_spare = spare.sum()
+    substitutability = max(0.0, r.rho)  # CES: other kinds can make good a kind lost outright only if rho > 0
+    cover = 0.0
+    for k in range(K):
+        top = 0
+        for t in range(n_types):
+            if given[t, k] > given[top, k]:
+                top = t
+        if given[top, k] > 0.0:
+            same_kind = spare[:, k].sum()
+            replacing = same_kind - spare[top, k] + substitutability * (all_spare - same_kind)
+            cover += min(1.0, replacing / given[top, k])
+    return cover / K
+
+
+@njit(cache=True)
+def benefits_of(seats, pairs, s, r):
+    """Perceived benefits of taking part, 0-1: the share of what a member can do that partners make possible.
+
+    A member draws on a share (partner_access x trust) of what each partner brings to
+    the partnership (their contribution); the benefit is 1 - (what they could do alone)
+    / (what they can do with partners), both as CES capacities. With substitutable
+    kinds any partner adds the same; with complements, partners who bring what the
+    member lacks add most; partners who bring little (disengaged, distrusted, cut by a
+    shock) add little.
+    """
+    g = pairs.shape[1]
+    k, i = s // g, s % g
+    own = seats[s].endowment
+    combined = own.copy()
+    for j in range(g):
+        w = np.float64(pairs[k, i, j].trust)
+        if w > 0.0:
+            partner = seats[k * g + j].contribution
+            for n in range(combined.size):
+                combined[n] += r.partner_access * w * partner[n]
+    with_partners = power_mean(combined, r.rho)
+    if with_partners <= 1e-12:
+        return 0.0
+    return 1.0 - power_mean(own, r.rho) / with_partners
+
+
+@njit(cache=True)
+def drawbacks_of(seat, part, r):
+    """Perceived drawbacks: time taken (less what external support protects), frustration, lack of influence."""
+    time = seat.time_cost * (1.0 - r.protected_time * r.external_support * part.support_factor)
+    return time + r.frustration * seat.grievance + r.exclusion * (1.0 - seat.voice)
+
+
+@njit(cache=True)
+def motive_of(seat, part, r):
+    """Reasons to take part beyond benefits: the organisation's mandate and one's personal stake."""
+    return r.mandate_weight * r.external_support * part.support_factor + r.stake_weight * seat.stake
+
+
+@njit(cache=True)
+def engagement_target(seat, part, r):
+    """Engagement a member drifts towards: net benefit with motives, plus synergy's energy (if fed back)."""
+    net = seat.benefits - seat.drawbacks + motive_of(seat, part, r)
+    energy = r.synergy_feedback * r.synergy_energy * part.synergy
+    return sigmoid(r.engagement_beta * (net - r.engagement_net0) + energy)
+
+
+@njit(cache=True)
+def rebalance(part, r):
+    """Resource management after a loss: members' spare is steered to the kinds a shock took, as much as fills the gap.
+
+    Mobilisation of each kind moves, at a rate set by coordination, towards the share of
+    the members' spare of that kind that would make good what a shock took from it
+    (nothing in normal times: a table's own mix is its composition).
+    """
+    rate = r.rebalance_rate * r.coordination
+    for k in range(part.pool.size):
+        wanted = min(1.0, part.shortfall[k] / part.spare[k]) if part.spare[k] > 0.0 else 0.0
+        part.mobilisation[k] += rate * (wanted - part.mobilisation[k])
+
+
+@njit(cache=True)
+def members_update(seats, pairs, partnership, rules, n_types, feedback):
+    """Ties held, contributions, the four manifestations, synergy; with ``feedback``, mobilisation and engagement.
+
+    Without ``feedback`` (month 0, and after dissolution) nothing members do changes.
+    """
+    part = partnership[0]
+    r = rules[0]
+    S = seats.size
+    G, g = pairs.shape[0], pairs.shape[1]
+    n_ties = hold_ties(seats, pairs)
+    possible = 0
+    part.pool[:] = 0.0
+    part.voiced[:] = 0.0
+    part.spare[:] = 0.0
+    part.shortfall[:] = 0.0
+    n_occ = 0
+    engagement = 0.0
+    for s in range(S):
+        seat = seats[s]
+        if seat.occupied:
+            contribute(seat, part, r)
+            part.pool += seat.contribution
+            part.voiced += seat.voice * seat.contribution
+            part.spare += seat.spare
+            n_occ += 1
+            engagement += seat.engagement
+        else:
+            seat.contribution[:] = 0.0
+            seat.spare[:] = 0.0
+    for k in range(G):
+        n_k = 0
+        for i in range(g):
+            if seats[k * g + i].occupied:
+                n_k += 1
+        possible += n_k * (n_k - 1) // 2
+    part.occupied = n_occ
+    part.engagement = engagement / n_occ if n_occ else 0.0
+    part.density = n_ties / possible if possible else 0.0
+    part.capacity = capacity_of(part.pool, r)
+    part.integration = integration_of(part.capacity)
+    part.convening = min(1.0, part.pool[CONVENING] / r.need)
+    part.adaptive = adaptive_capacity(seats, part, r, n_types) if n_occ else 0.0
+
+    trust = 0.0
+    atmosphere = 0.0
+    benefit = 0.0
+    grievance = 0.0
+    for s in range(S):
+        seat = seats[s]
+        if not seat.occupied:
+            continue
+        seat.benefits = benefits_of(seats, pairs, s, r)
+        seat.drawbacks = drawbacks_of(seat, part, r)
+        total = seat.benefits + seat.drawbacks
+        seat.benefit_share = seat.benefits / total if total > 0.0 else 0.0
+        trust += seat.trust_held
+        atmosphere += seat.trust_held * (1.0 - seat.grievance)
+        benefit += seat.benefit_share
+        grievance += seat.grievance
+    n = max(n_occ, 1)
+    part.mean_trust = trust / n
+    part.atmosphere = atmosphere / n
+    part.benefit = benefit / n
+    part.grievance = grievance / n
+    part.raw_synergy = 0.25 * (part.integration + part.atmosphere + part.benefit + part.adaptive)
+    if not feedback:
+        return
+    part.synergy += r.synergy_rate * (part.raw_synergy - part.synergy)
+    rebalance(part, r)
+    for s in range(S):
+        seat = seats[s]
+        if seat.occupied:
+            seat.engagement += r.engagement_rate * (engagement_target(seat, part, r) - seat.engagement)
+            seat.grievance = grievance_after_month(seat.grievance, r)
+
+
+CONVENING = 5  # index of 'convening' in RESOURCE_KINDS (checked in model.py)
+
+
+# ================================================================ 7.10 turnover
+
+
+@njit(cache=True)
+def leaving_hazard(seat, r):
+    """Monthly chance a member leaves: moving on for outside reasons, or disengaged (falls as (1 - e)^2)."""
+    x = 1.0 - seat.engagement
+    return r.individual_turnover + r.dropout * x * x
+
+
+@njit(cache=True)
+def vitality(part, r):
+    """Synergy's pull on organisations deciding to (re)join: 1 + its energy, when synergy is fed back."""
+    return 1.0 + r.synergy_feedback * r.synergy_reputation * part.synergy
+
+
+@njit(cache=True)
+def refill_chance(seat, part, r):
+    """Monthly chance an organisation names a new person to its empty seat.
+
+    Its will rests on its mandate (external support) and on the benefits its last
+    representative reported; synergy's vitality adds to it when fed back.
+    """
+    mandate = r.external_support * part.support_factor
+    will = r.refill_mandate * mandate + (1.0 - r.refill_mandate) * seat.last_benefit_share
+    return min(1.0, r.refill_rate * seat.refill_factor * will * vitality(part, r))
+
+
+@njit(cache=True)
+def recruitment_chance(part, r):
+    """Monthly chance a new organisation takes a given-up seat: convening power, and (in part) a leader who recruits."""
+    brokered = 1.0 - r.brokerage + r.brokerage * r.leadership
+    return min(1.0, r.recruitment_rate * brokered * part.convening * vitality(part, r))
+
+
+@njit(cache=True)
+def vacate(seats, pairs, s):
+    """The person in slot ``s`` leaves; their ties go with them; the organisation remembers their benefits."""
+    g = pairs.shape[1]
+    seat = seats[s]
+    seat.last_benefit_share = seat.benefit_share
+    seat.person = 0
+    seat.occupied = False
+    seat.attended = False
+    seat.engagement = 0.0
+    seat.grievance = 0.0
+    seat.vacant_months = 0
     k, i = s // g, s % g
     for j in range(g):
-        W[k, i, j] = 0.0
-        W[k, j, i] = 0.0
+        pairs[k, i, j].trust = 0.0
+        pairs[k, j, i].trust = 0.0
 
 
 @njit(cache=True)
-def vacate(slots, occupant, occupied, engagement, vacant_months, W):
-    """The people in these slots leave; their ties go with them."""
+def vacate_all(seats, pairs, partnership, slots):
+    """The people in these slots leave (counted as this month's departures)."""
+    part = partnership[0]
     for n in range(slots.size):
-        _vacate_slot(slots[n], occupant, occupied, engagement, vacant_months, W)
+        vacate(seats, pairs, slots[n])
+    part.departures += slots.size
 
 
 @njit(cache=True)
-def turnover(u, occupant, occupied, engagement, vacant_months, joined, org, valid, W,
-             individual_turnover, dropout, refill, refill_factor, patience, recruit, month,
-             cumulative, new_engagement):  # fmt: skip
-    """Departures, seats refilled by the same organisation, seats given up; seats open to new organisations.
+def seat_people(seats, pairs, partnership, slots, month, rules):
+    """New people take these slots."""
+    part = partnership[0]
+    r = rules[0]
+    for n in range(slots.size):
+        seat_person(seats, pairs, part, slots[n], month, r)
 
-    ``u`` holds three uniform draws per slot (leaving, refilling, recruiting). Updates
-    the seat arrays and ``W`` in place. Returns (departures, people who have held a
-    seat so far, slots where a new organisation joins).
+
+@njit(cache=True)
+def seat_person(seats, pairs, part, s, month, r):
+    """A new person takes slot ``s``: middling engagement, no trust history but an orientation tie to the lead."""
+    g = pairs.shape[1]
+    seat = seats[s]
+    part.cumulative += 1  # person ids count from 1
+    seat.person = part.cumulative
+    seat.joined = month
+    seat.occupied = True
+    seat.engagement = r.new_member_engagement
+    seat.grievance = 0.0
+    seat.vacant_months = 0
+    k, i = s // g, s % g
+    oriented = r.orientation_trust * r.coordination
+    if oriented >= TIE_FLOOR and not seat.lead:
+        for j in range(g):
+            other = seats[k * g + j]
+            if other.lead and other.occupied:
+                pairs[k, i, j].trust = oriented
+                pairs[k, j, i].trust = oriented
+
+
+@njit(cache=True)
+def turnover(seats, pairs, partnership, rules, u, month):
+    """Departures, seats refilled by the same organisation, seats given up; returns slots open to new organisations.
+
+    ``u`` holds three uniform draws per slot (leaving, refilling, recruiting).
     """
-    S = occupied.size
+    part = partnership[0]
+    r = rules[0]
+    S = seats.size
     departures = 0
     for s in range(S):
-        if occupied[s]:
-            x = 1.0 - engagement[s]
-            if u[0, s] < x * x * dropout + individual_turnover:  # leaving hazard
-                _vacate_slot(s, occupant, occupied, engagement, vacant_months, W)
-                departures += 1
-    # the organisation holds the seat, nobody sits in it: it names someone, or gives the seat up
+        seat = seats[s]
+        if seat.occupied and u[0, s] < leaving_hazard(seat, r):
+            vacate(seats, pairs, s)
+            departures += 1
     for s in range(S):
-        if org[s] and not occupied[s]:
-            vacant_months[s] += 1
-            if u[1, s] < refill * refill_factor[s]:
-                cumulative += 1
-                occupant[s] = cumulative  # person ids count from 1, in slot order
-                joined[s] = month
-                occupied[s] = True
-                engagement[s] = new_engagement
-                vacant_months[s] = 0
-            elif vacant_months[s] > patience:
-                org[s] = False
+        seat = seats[s]
+        if seat.org and not seat.occupied:
+            seat.vacant_months += 1
+            if u[1, s] < refill_chance(seat, part, r):
+                seat_person(seats, pairs, part, s, month, r)
+            elif seat.vacant_months > r.organisation_patience:
+                seat.org = False
     joining = np.empty(S, dtype=np.int64)
     n_new = 0
+    chance = recruitment_chance(part, r)
     for s in range(S):
-        if valid[s] and not org[s] and u[2, s] < recruit:
+        seat = seats[s]
+        if seat.valid and not seat.org and u[2, s] < chance:
             joining[n_new] = s
             n_new += 1
-    return departures, cumulative, joining[:n_new]
+    part.departures += departures
+    return joining[:n_new]
+
+
+# ================================================================ 7.11 dissolution
 
 
 @njit(cache=True)
-def occupancy(occupied, engagement):
-    """(occupied seats, sum of engagement)."""
-    n = 0
-    total = 0.0
-    for s in range(occupied.size):
-        if occupied[s]:
-            n += 1
-        total += engagement[s]
-    return n, total
+def dissolves(seats, partnership, rules):
+    """Another month below a floor (too few members, too little engagement); True when that ends the partnership."""
+    part = partnership[0]
+    r = rules[0]
+    n_occ = 0
+    engagement = 0.0
+    for s in range(seats.size):
+        if seats[s].occupied:
+            n_occ += 1
+            engagement += seats[s].engagement
+    low = n_occ < r.dissolution_seats or engagement < r.dissolution_engagement * n_occ
+    part.low_months = part.low_months + 1 if low else 0
+    return part.low_months >= r.dissolution_months
 
 
-# ---------------------------------------------------------------- access (ODD 7.12)
+# ================================================================ 7.12 implementation
 
 
 @njit(cache=True)
-def access(ability, supply, levels, at_least, n_low, per_dimension):
-    """Who passes every dimension: a person passes one when supply plus their ability reaches 1.
+def aim(part, kind_to_target, r):
+    """How the partnership's effort is spread over the targets (mean 1): the kinds pooled, weighted by voice."""
+    T = kind_to_target.shape[1]
+    aimed = np.zeros(T)
+    if r.implementation_follows_partnership > 0.5:
+        for k in range(part.voiced.size):
+            aimed += part.voiced[k] * kind_to_target[k]
+    total = aimed.sum()
+    if total <= 0.0:
+        return np.ones(T)
+    return aimed * (T / total)
 
-    ``ability`` is people x dimensions in steps of 1/levels, the least-able fifth first
-    (``n_low`` people). Fills ``per_dimension`` with the share passing each dimension;
-    returns (people passing all, of them in the least-able fifth).
+
+@njit(cache=True)
+def implement(partnership, kind_to_target, rules):
+    """Solutions develop with the integrated capacity aimed at them and lapse unless policy takes them up."""
+    part = partnership[0]
+    r = rules[0]
+    if part.dissolved:
+        capacity = 0.0
+    elif r.implementation_follows_partnership > 0.5:
+        capacity = part.integration
+    else:
+        capacity = r.fixed_capacity
+    effort = aim(part, kind_to_target, r)
+    lapse = r.lapse_rate * (1.0 - r.institutionalisation * r.external_support * part.support_factor)
+    for t in range(part.implementation.size):
+        x = part.implementation[t]
+        x += r.development_rate * capacity * effort[t] * (1.0 - x) - lapse * x
+        part.implementation[t] = min(1.0, max(0.0, x))
+
+
+# ================================================================ 7.13 supply, abilities and access
+
+
+@njit(cache=True)
+def respond(partnership, rules):
+    """Services' accessibility and the reach of ability-side solutions move towards what is implemented."""
+    part = partnership[0]
+    r = rules[0]
+    D = part.supply.size
+    for d in range(D):
+        supply = r.supply_baseline + (1.0 - r.supply_baseline) * r.service_impact * part.implementation[d]
+        reach = r.outreach_reach * part.implementation[D + d]
+        part.supply[d] += (supply - part.supply[d]) / r.access_lag
+        part.reach[d] += (reach - part.reach[d]) / r.access_lag
+
+
+@njit(cache=True)
+def access(ability, rank, n_low, levels, partnership, rules):
+    """Who can get care: a person passes a dimension when supply plus their ability reaches 1.
+
+    ``ability`` (people x dimensions, in steps of 1/levels, the least-able fifth first)
+    and ``rank`` (each person's place in the order of need on each ability, 0 = least
+    able). Ability-side solutions reach the least able first, up to ``part.reach`` of
+    the cohort, and raise their ability by ``ability_impact``. Fills the access fields of ``part``.
     """
+    part = partnership[0]
+    r = rules[0]
     n, D = ability.shape
     cut = np.empty(D, dtype=np.int64)
+    cut_reached = np.empty(D, dtype=np.int64)
+    reached = np.empty(D, dtype=np.int64)
+    passing_d = np.zeros(D)
     for d in range(D):
-        cut[d] = math.ceil((1.0 - supply[d]) * levels)
-        per_dimension[d] = at_least[d, cut[d]] / n
+        cut[d] = math.ceil((1.0 - part.supply[d]) * levels - 1e-9)
+        cut_reached[d] = math.ceil((1.0 - part.supply[d] - r.ability_impact) * levels - 1e-9)
+        reached[d] = int(part.reach[d] * n)
     passing = 0
     low = 0
     for p in range(n):
         ok = True
         for d in range(D):
-            if ability[p, d] < cut[d]:
+            a = ability[p, d]
+            if a >= cut[d] or (rank[p, d] < reached[d] and a >= cut_reached[d]):
+                passing_d[d] += 1.0
+            else:
                 ok = False
-                break
         if ok:
             passing += 1
             if p < n_low:
                 low += 1
-    return passing, low
+    for d in range(D):
+        part.per_dimension[d] = passing_d[d] / n
+    part.access = passing / n
+    part.access_low = low / n_low
+    part.access_rest = (passing - low) / (n - n_low) if n > n_low else 0.0
 
 
-# ---------------------------------------------------------------- new organisations (ODD 7.9)
+# ================================================================ 4.11 observation
 
 
 @njit(cache=True)
-def retype(slots, types, type_power, type_distance, conflict_scale, conflict_weight,
-           p_contact, pair_distance, contact_conflict, conflict_loss):  # fmt: skip
-    """Seats whose organisation (type) changed: refresh their rows and columns of the pair arrays."""
-    g = p_contact.shape[1]
-    for n in range(slots.size):
-        k, i = slots[n] // g, slots[n] % g
-        kind = types[k * g + i]
-        for j in range(g):
-            other = types[k * g + j]
-            conflict = conflict_scale * abs(type_power[kind] - type_power[other])
-            distance = type_distance[kind, other]
-            met = conflict * p_contact[k, i, j]  # symmetric
-            loss = conflict_weight * conflict
-            pair_distance[k, i, j] = distance
-            pair_distance[k, j, i] = distance
-            contact_conflict[k, i, j] = met
-            contact_conflict[k, j, i] = met
-            conflict_loss[k, i, j] = loss
-            conflict_loss[k, j, i] = loss
+def observe(seats, partnership, month, row):
+    """This month's outputs into ``row``, in the order of model.outputs.OUTPUTS.
+
+    Seats held and mean engagement are counted now: departures after the members'
+    update (turnover, a shock, dissolution) count in the month they happen.
+    """
+    part = partnership[0]
+    n_occ = 0
+    engagement = 0.0
+    for s in range(seats.size):
+        if seats[s].occupied:
+            n_occ += 1
+            engagement += seats[s].engagement
+    part.occupied = n_occ
+    part.engagement = engagement / n_occ if n_occ else 0.0
+    D = part.supply.size
+    services = part.implementation[:D].mean()
+    abilities = part.implementation[D:].mean()
+    values = (
+        float(month), part.synergy, 1.0 + 4.0 * part.synergy, part.integration, part.atmosphere, part.benefit,
+        part.adaptive, part.mean_trust, part.conflict, part.grievance, part.engagement, part.attendance,
+        part.density, float(part.occupied), float(part.cumulative), float(part.departures),
+        0.5 * (services + abilities), services, abilities, part.access,
+    )  # fmt: skip (a homogeneous tuple: numba iterates over it)
+    n = 0
+    for v in values:
+        row[n] = v
+        n += 1
+    for d in range(D):
+        row[n] = part.per_dimension[d]
+        n += 1
+    row[n] = part.access_low
+    row[n + 1] = part.access_rest - part.access_low
 
 
-# ---------------------------------------------------------------- compile ahead
+# ================================================================ compile ahead
 
 
 def warm_up() -> float:

@@ -1,8 +1,10 @@
-"""The partnership: a Mesa model whose whole-population updates run on numpy arrays.
+"""The partnership: a Mesa model whose state lives in numpy records updated by compiled rules.
 
 Read top to bottom, this file is the model's schedule (docs/ODD.md, "Process
 overview and scheduling"): ``__init__`` is the ODD Initialization element and
-``step`` runs one month.
+``step`` runs one month. The rules themselves are short named functions in
+``model/kernels.py``, by ODD section; the state they act on is described in
+``model/state.py``.
 """
 
 from __future__ import annotations
@@ -18,10 +20,9 @@ import numpy as np
 from model import dynamics as dyn
 from model import kernels as kn
 from model.agents import (
-    CONVENING,
     DIMENSIONS,
     DIVERSITY_ORDER,
-    KIND_TO_DIMENSION,
+    KIND_TO_TARGET,
     PATIENT_PARTNER,
     RESOURCE_KINDS,
     TYPE_DISTANCE,
@@ -33,61 +34,21 @@ from model.agents import (
 from model.outputs import OUTPUTS, summarise
 from model.parameters import STAKEHOLDER_TYPES, ParameterError, validate_parameters
 from model.seeds import SEED_RULE, is_seed
+from model.state import PAIR, PARTNERSHIP, SEAT, records, rules_record
 
-# ---- constants of the mechanics (rationale in docs/ODD.md, "Submodels")
+# ---- constants of the set-up (conventions and storage; the behavioural constants are schema
+# parameters at the level 'mechanics', docs/ODD.md 7.16)
 PLENARY_SEATS = 30  # largest partnership that works as one table; larger ones work in committees
-PAIR_DTYPE = np.float32  # pair arrays (trust and per-pair constants): half the memory traffic of float64
-NEW_TIE_TRUST = 0.1  # trust on a tie that has just formed
-ENDOWMENT_SPREAD = 0.2  # sd of the log of individual variation around a type's resource profile
-INITIAL_TRUST = (0.2, 0.5)  # range of trust on ties that exist at the start
-TIE_FLOOR = 0.02  # a tie whose trust falls below this is gone
-CONFLICT_WEIGHT = 2.0  # trust lost per unit of conflict at a meeting
-LEAD_CONTACT_DROP = 0.6  # at centralization 1, members meet each other 60% less than the lead
-TIE_FORMATION = (0.3, 0.5)  # chance a first contact becomes a tie: base + facilitation x leadership
-STRENGTH_SCALE = 2.0  # trust-weighted ties at which a member's resources reach 63% of the group
-COORDINATION_FLOOR = 0.4  # share of integrated capacity usable with no coordination at all
-REFERENCE_SEATS = 20  # the implementation task is sized for a table of this many reference endowments
-MOBILISATION_RATE = 0.15  # monthly rate (times adaptive capacity) of re-balancing towards scarce kinds
-BENEFIT_SCALE = 1.5  # trust-weighted complementarity at which resource benefits reach 63%
-GAIN_WEIGHTS = (0.3, 0.15, 0.25, 0.1, 0.2)  # resources, influence, visible progress, stake, mandate
-TIME_COST = 0.25  # drawback of monthly meetings with no coordination support
-MEETING_COST_EXPONENT = 0.5  # time cost falls as meeting_interval ** -0.5 (fewer meetings, longer ones)
-COORDINATION_TIME_SAVING = 0.7  # share of the time cost a full coordination removes
-FRUSTRATION_WEIGHT = 2.0  # drawback per unit of conflict met at meetings
-ENGAGEMENT_BETA = 6.0  # sensitivity of engagement to net benefit
-ENGAGEMENT_NET0 = 0.1  # net benefit at which (without synergy) engagement settles at one half
-SYNERGY_ENERGY = 2.0  # logit shift of engagement per unit synergy at synergy_feedback = 1
-ENGAGEMENT_RATE = 0.3  # monthly adjustment of engagement towards its target
-NEW_MEMBER_ENGAGEMENT = 0.5
-ATTENDANCE = (0.1, 0.9)  # chance to attend a meeting: base + engagement x slope
-DROPOUT = 0.1  # extra monthly leaving hazard at zero engagement (falls with (1 - engagement)^2)
-REFILL_RATE = 0.35  # monthly chance an organisation names a new person to an empty seat, at best
-ORGANISATION_PATIENCE = 6  # months a seat stays empty before its organisation gives it up
-RECRUITMENT_RATE = 0.1  # monthly chance a given-up seat is taken by a new organisation, at best
-STRONG_SHARE = 0.2  # a member "holds" a kind when it is at least this share of their endowment
-COVER_SCALE = 1.5  # engaged holders of a kind at which its cover reaches 63%
-SYNERGY_SMOOTHING = 0.2  # monthly weight of the current manifestations in synergy
-IMPLEMENTATION_SPEED = 0.08  # monthly progress per unit of support and capacity
-UNSUSTAINED_DECAY = 0.02  # monthly loss of an implemented solution after dissolution
-SUPPLY_BASELINE = 0.45  # accessibility of local PHC before the partnership, each dimension
-ACCESS_IMPACT = 0.6  # share of the remaining accessibility gap a fully implemented solution closes
-RECOVERY_RATE = 0.15  # monthly recovery of what a shock took (support, resources), times adaptive capacity
-SYSTEM_SHOCK_WEIGHT = 3.0  # a shock hits decision makers' and administrators' organisations 3 times as often
-SHOCK_ORG_SHARE = 1.0  # share of organisations hit by a shock of severity 1
-SHOCK_DEPARTURE = 0.2  # chance, per unit severity, that the person of a hit organisation is reassigned
-SHOCKED_KINDS = [RESOURCE_KINDS.index(k) for k in ("financial", "in_kind", "convening")]  # funding, staff, mandate
+SYSTEM_TYPES = [STAKEHOLDER_TYPES.index(t) for t in ("decision_maker", "administrator")]  # the public system's sectors
 ABILITY_LEVELS = 1024  # abilities are held in steps of 1/1024
-ABILITY_SLOPE = 1.2  # abilities = sigmoid(slope * (shared + specific) + shift)
-ABILITY_SPECIFIC_SD = 0.6  # spread of the dimension-specific part (the shared factor has sd 1)
-ABILITY_VULNERABILITY_SHIFT = 1.5  # logit shift of abilities per unit of (0.5 - population_vulnerability)
-DISSOLUTION_MONTHS = 6  # months below the floor that end a partnership
-DISSOLUTION_SEATS = 3
-DISSOLUTION_ENGAGEMENT = 0.15
+LEAST_ABLE_SHARE = 5  # the least-able fifth (1/5) of the cohort is the equity measure's reference group
 
+assert kn.CONVENING == RESOURCE_KINDS.index("convening"), "model.kernels.CONVENING is out of step with RESOURCE_KINDS"
 
 # parameters that fix the table and the cohort when the model is built
 FIXED_AT_START = ("seats", "type_diversity", "composition", "initial_tie_density", "committee_size",
-                  "financial_resources", "nonfinancial_resources", "population_size", "population_vulnerability")  # fmt: skip
+                  "financial_resources", "nonfinancial_resources", "population_size", "population_vulnerability",
+                  "initial_trust", "endowment_spread", "ability_slope", "ability_specific_sd", "ability_vulnerability_shift")  # fmt: skip
 
 
 def _observed(model: PartnershipModel, name: str) -> float:
@@ -129,7 +90,7 @@ class PartnershipModel(mesa.Model):
             np.random.default_rng(s) for s in streams
         )
 
-        # -- the table: one table up to PLENARY_SEATS, otherwise committees of about committee_size
+        # -- the table (7.1): one table up to PLENARY_SEATS, otherwise committees of about committee_size
         n = p["seats"]
         self.n_groups = G = 1 if n <= PLENARY_SEATS else math.ceil(n / p["committee_size"])
         self.group_size = g = math.ceil(n / G)
@@ -138,75 +99,54 @@ class PartnershipModel(mesa.Model):
         self._slot_of_seat = seat_slot
         self._seat_of_slot = np.full(S, -1)
         self._seat_of_slot[seat_slot] = np.arange(n)
-        self._valid = self._seat_of_slot >= 0
+        self.seats = seats = records(np.zeros(S, dtype=SEAT))
+        seats["valid"][seat_slot] = True
         self._composition = self._composition_weights()
         types = self._allocate_types(n)
-        self._type = np.zeros(S, dtype=np.int64)
-        self._type[seat_slot] = types
+        seats["type"][seat_slot] = types
         lead_candidates = np.nonzero(types == STAKEHOLDER_TYPES.index("academic"))[0]
-        self._lead_slot = int(seat_slot[lead_candidates[0] if lead_candidates.size else 0])
+        self.lead_slot = int(seat_slot[lead_candidates[0] if lead_candidates.size else 0])
+        for k in range(G):  # the lead chairs its committee; the first seat chairs each other one
+            seats["lead"][self.lead_slot if self.lead_slot // g == k else k * g] = True
 
-        # -- organisations' resources (profile x level x individual variation)
+        # -- organisations' resources (7.2): profile x level x individual variation
         levels = np.full(len(RESOURCE_KINDS), p["nonfinancial_resources"])
         levels[0] = p["financial_resources"]
         self._levels = levels
-        self._org_endowment = np.zeros((S, len(RESOURCE_KINDS)))
-        self._org_endowment[seat_slot] = self._draw_endowment(types)
-        self._endowment = self._org_endowment  # what the current holder can bring (lowered by shocks)
-        self._full_endowment = self._org_endowment.copy()  # what the organisation holds in normal times
-        self._reference_pool = self._org_endowment.sum(axis=0)
-        self._reference_capacity = max(self._reference_pool.mean(), 1e-12)
-        self._reference_convening = max(self._reference_pool[CONVENING], 1e-12)
-        self._task = REFERENCE_SEATS / len(RESOURCE_KINDS)
-        self._rho = dyn.ces_exponent(p["resource_complementarity"])
+        endowment = self._draw_endowment(types)
+        seats["full_endowment"][seat_slot] = endowment
+        seats["endowment"][seat_slot] = endowment
+        seats["org"] = seats["valid"]
 
-        # -- people: one Stakeholder per occupied seat
-        self._org = self._valid.copy()  # the organisation still holds the seat
-        self._occupant = np.zeros(S, dtype=np.int64)  # unique_id of the holder; 0 = empty
-        self._occupied = np.zeros(S, dtype=bool)
-        self._joined = np.zeros(S, dtype=np.int64)  # month the holder took the seat
-        self._agent_at: list[Stakeholder | None] = [None] * S  # Mesa agents, made when looked at
-        self._agent_id = np.zeros(S, dtype=np.int64)  # person each of those agents stands for
-        self._engagement = np.zeros(S)
-        self._vacant_months = np.zeros(S, dtype=np.int64)
-        self._member_trust = np.zeros(S)
-        self._net_benefit = np.zeros(S)
-        self._benefit_share = np.zeros(S)
-        self._conflict_exposure = np.zeros(S)
-        self.cumulative_members = 0
-        self._seat_people(seat_slot)
-        self._founders = set(self._occupant[seat_slot].tolist())
+        # -- the partnership and its rules
+        # compiled rules take the one-record arrays; Python reads fields through a recarray view
+        self.part_record = records(np.zeros(1, dtype=PARTNERSHIP))
+        self.part = part = self.part_record.view(np.recarray)[0]
+        part.support_factor = 1.0
+        self.pairs = records(np.zeros((G, g, g), dtype=PAIR))
+        self._derive_rules()
+        self._seat_constants()
+        self._pair_constants(np.arange(S))
 
-        # -- the partnership network: trust on ties, one block per committee (always updated in place,
-        # so that the view with one row per seat stays valid)
-        self._W = np.zeros((G, g, g), dtype=PAIR_DTYPE)
+        # -- people: one per seat, then the working relationships that already exist (7.3)
+        kn.seat_people(seats, self.pairs, self.part_record, seat_slot.astype(np.int64), 0, self.rules_record)
+        self.pairs["trust"] = 0.0  # founders' ties are drawn below, not given by orientation
         self._init_ties()
-        self._pair_arrays()
-
-        # -- partnership-level state
-        self.synergy = 0.0
-        self.implementation_by_dimension = [0.0] * len(DIMENSIONS)
-        self._mobilisation = np.zeros(len(RESOURCE_KINDS))  # extra share offered of each kind
-        self._pool = np.zeros(len(RESOURCE_KINDS))  # resources reaching the group this month, by kind
-        self._support_factor = 1.0
-        self._shocked = False
-        self._conflict = 0.0
-        self._attendance = 0.0
-        self._departures = 0
-        self._low_months = 0
-        self.dissolved = False
+        self._founders = set(seats["person"][seat_slot].tolist())
         self.dissolved_month: int | None = None
+        self.dissolved = False
         self.events: list[tuple[int, str]] = []
 
-        # -- the vulnerable population: abilities (5 x people), fixed over the run
+        # -- the vulnerable population (7.4): abilities (people x 5), fixed over the run
         self._init_population(rng_population)
-        self.supply = [SUPPLY_BASELINE] * len(DIMENSIONS)  # accessibility of local PHC, by dimension
+        part.supply[:] = p["supply_baseline"]
 
-        # -- observation
-        self._row: tuple = ()  # this month's outputs, in the order of OUTPUTS
-        self._rows: list[tuple] = []  # the outputs of months 0, 1, ... up to the horizon
-        self._members_update(feedback=False)
-        self.synergy = self._raw_synergy  # synergy starts where its manifestations stand
+        # -- observation: month 0 shows the manifestations; synergy, members' view of them, starts at 0
+        self._row: tuple = ()
+        self._row_buffer = np.zeros(len(OUTPUTS))
+        self._rows: list[tuple] = []
+        kn.members_update(seats, self.pairs, self.part_record, self.rules_record, len(STAKEHOLDER_TYPES), False)
+        self._observe_access()
         self._observe()
         self.datacollector = SeriesCollector(
             model_reporters={name: functools.partial(_observed, name=name) for name in OUTPUTS}
@@ -236,234 +176,170 @@ class PartnershipModel(mesa.Model):
         return self._rng_structure.permutation(types)
 
     def _draw_endowment(self, types: np.ndarray) -> np.ndarray:
-        noise = self._rng_structure.lognormal(0.0, ENDOWMENT_SPREAD, size=(types.size, len(RESOURCE_KINDS)))
+        noise = self._rng_structure.lognormal(0.0, self.params["endowment_spread"], size=(types.size, len(RESOURCE_KINDS)))
         return TYPE_PROFILES[types] * self._levels * noise
 
+    def _derive_rules(self) -> None:
+        """The rules record: every numeric parameter, the CES exponent and the task's need of each kind."""
+        p = self.params
+        need = p["task_size"] * p["seats"] / len(RESOURCE_KINDS)  # reference endowments are 1/K of each kind
+        self.rules_record = rules_record(p, rho=dyn.ces_exponent(p["resource_complementarity"]), need=need)
+        self.rules = self.rules_record.view(np.recarray)[0]
+
     def _init_ties(self) -> None:
-        """Initial working relationships, denser around the lead when centralised."""
+        """Initial working relationships (7.3): denser around the lead when centralised."""
         p = self.params
         G, g = self.n_groups, self.group_size
-        valid = self._valid.reshape(G, g)
+        valid = self.seats["valid"].reshape(G, g)
         both = valid[:, :, None] & valid[:, None, :] & ~np.eye(g, dtype=bool)
         lead = self._lead_pairs()
         d, c = p["initial_tie_density"], p["centralization"]
-        prob = np.where(lead, d + c * (1 - d), d * (1 - c * LEAD_CONTACT_DROP))
+        prob = np.where(lead, d + c * (1 - d), d * (1 - c * p["lead_contact_drop"]))
         upper = np.triu(np.ones((g, g), dtype=bool), 1)  # pairs i < j (drawn once, mirrored)
         u = self._rng_structure.random((G, g, g))
         u = np.where(upper, u, 0.0)
         u = u + u.transpose(0, 2, 1)
         tie = both & (u < prob)
-        trust = self._rng_structure.uniform(*INITIAL_TRUST, size=(G, g, g))
+        m = p["initial_trust"]
+        trust = self._rng_structure.uniform(0.5 * m, min(1.0, 1.5 * m), size=(G, g, g))
         trust = np.where(upper, trust, 0.0)
         trust = trust + trust.transpose(0, 2, 1)
-        self._W[...] = np.where(tie, trust, 0.0)
+        self.pairs["trust"] = np.where(tie, trust, 0.0)
 
     def _lead_pairs(self) -> np.ndarray:
-        """Pairs that involve a committee's chair: the lead in its committee, the first seat in the others."""
+        """Pairs that involve a committee's chair (the lead in its own committee)."""
         G, g = self.n_groups, self.group_size
-        lead = np.zeros((G, g, g), dtype=bool)
-        chairs = np.zeros(G, dtype=np.int64)  # position of each committee's chair
-        lead_group, lead_position = divmod(self._lead_slot, g)
-        chairs[lead_group] = lead_position
-        groups = np.arange(G)
-        lead[groups, chairs, :] = True
-        lead[groups, :, chairs] = True
-        return lead
+        chair = self.seats["lead"].reshape(G, g)
+        return chair[:, :, None] | chair[:, None, :]
 
-    def _pair_arrays(self) -> None:
-        """Per-pair and per-seat constants that depend on parameters and seats' types."""
+    def _seat_constants(self, slots: np.ndarray | slice = slice(None)) -> None:
+        """Per-seat constants from the seat's type and the parameters (all seats, or just these)."""
+        p = self.params
+        seats = self.seats
+        kinds = seats["type"][slots]
+        patient = kinds == PATIENT_PARTNER
+        power = TYPE_POWER[kinds]
+        seats["power"][slots] = power
+        seats["stake"][slots] = TYPE_STAKE[kinds]
+        di = p["decision_inclusiveness"]
+        seats["voice"][slots] = di + (1.0 - di) * power
+        # time cost of taking part before protected time (kernels.drawbacks_of): fewer, longer meetings
+        # cost less per month; coordination cuts it; unsupported patient partners pay more
+        seats["time_cost"][slots] = (
+            p["time_cost"]
+            * p["meeting_interval"] ** -p["meeting_cost_exponent"]
+            * (1.0 - p["coordination_time_saving"] * p["coordination"])
+            * (1.0 + (1.0 - p["patient_partner_support"]) * patient)
+        )
+        seats["refill_factor"][slots] = np.where(patient, p["patient_partner_support"], 1.0)
+        lead = seats["lead"][slots]
+        seats["capacity"][slots] = p["tie_capacity"] * np.where(lead, p["lead_capacity"], 1.0)
+        # new organisations' types follow the intended composition (patient partners if supported)
+        support = np.where(np.arange(len(STAKEHOLDER_TYPES)) == PATIENT_PARTNER, p["patient_partner_support"], 1.0)
+        weights = self._composition * support
+        self._recruit_cumulative = np.cumsum(weights / weights.sum()) if weights.sum() > 0 else None
+
+    def _pair_constants(self, slots: np.ndarray) -> None:
+        """Per-pair constants of these slots' rows and columns: contact chance, power gap, profile distance."""
         p = self.params
         G, g = self.n_groups, self.group_size
-        t = self._type.reshape(G, g)
-        self._pair_distance = TYPE_DISTANCE[t[:, :, None], t[:, None, :]].astype(PAIR_DTYPE)
+        t = self.seats["type"].reshape(G, g)
+        distance = TYPE_DISTANCE[t[:, :, None], t[:, None, :]]
         power = TYPE_POWER[t]
-        self._conflict_scale = dyn.conflict_scale(p["power_asymmetry"], p["decision_inclusiveness"], p["leadership"])
-        conflict = (self._conflict_scale * np.abs(power[:, :, None] - power[:, None, :])).astype(PAIR_DTYPE)
         off = ~np.eye(g, dtype=bool)
-        p_contact = np.where(self._lead_pairs(), 1.0, 1.0 - LEAD_CONTACT_DROP * p["centralization"])
-        self._p_contact = (p_contact * off).astype(PAIR_DTYPE)
-        self._coordination_factor = COORDINATION_FLOOR + (1 - COORDINATION_FLOOR) * p["coordination"]
-        self._p_form = TIE_FORMATION[0] + TIE_FORMATION[1] * p["leadership"]
-        self._p_formed_upper = np.triu(self._p_contact * self._p_form, 1)  # on pairs i < j
-        self._contact_conflict = conflict * self._p_contact  # conflict met per contact, times contact chance
-        self._conflict_loss = CONFLICT_WEIGHT * conflict
-        self._meeting_gain = p["trust_gain"] * dyn.interaction_quality(p["communication"], p["leadership"])
-        self._seat_constants()
-
-    def _seat_constants(self, slots: np.ndarray | None = None) -> None:
-        """Per-seat constants from the seat's type and resources (all seats, or just these)."""
-        p = self.params
-        if slots is None:
-            # what each type brings to benefits and costs, under this run's parameters
-            di, support = p["decision_inclusiveness"], p["patient_partner_support"]
-            patient = np.arange(len(STAKEHOLDER_TYPES)) == PATIENT_PARTNER
-            self._type_gain = GAIN_WEIGHTS[1] * (di + (1.0 - di) * TYPE_POWER) + GAIN_WEIGHTS[3] * TYPE_STAKE
-            self._type_cost = (
-                TIME_COST
-                * p["meeting_interval"] ** -MEETING_COST_EXPONENT
-                * (1.0 - COORDINATION_TIME_SAVING * p["coordination"])
-                * (1.0 + (1.0 - support) * patient)
-            )
-            self._type_refill = np.where(patient, support, 1.0)
-            # new organisations' types follow the intended composition (patient partners if supported)
-            weights = self._composition * np.where(patient, support, 1.0)
-            self._recruit_cumulative = np.cumsum(weights / weights.sum()) if weights.sum() > 0 else None
-            slots = slice(None)
-            self._holds = np.zeros((self._type.size, len(RESOURCE_KINDS)))
-        kinds = self._type[slots]
-        if isinstance(slots, slice):
-            self._gain_base, self._time_cost = self._type_gain[kinds], self._type_cost[kinds]
-            self._refill_factor = self._type_refill[kinds]
-        else:
-            self._gain_base[slots], self._time_cost[slots] = self._type_gain[kinds], self._type_cost[kinds]
-            self._refill_factor[slots] = self._type_refill[kinds]
-        endowment = self._full_endowment[slots]  # kinds held in normal times, not as cut by a shock
-        self._holds[slots] = endowment >= STRONG_SHARE * endowment.sum(axis=1, keepdims=True)
-        self._costs = self._time_cost + FRUSTRATION_WEIGHT * self._conflict_exposure
-
-    def _retype(self, slots: np.ndarray) -> None:
-        """Seats whose organisation (type) changed: refresh their rows and columns of the pair arrays only."""
-        kn.retype(
-            slots, self._type, TYPE_POWER, TYPE_DISTANCE, self._conflict_scale, CONFLICT_WEIGHT,
-            self._p_contact, self._pair_distance, self._contact_conflict, self._conflict_loss,
-        )  # fmt: skip
-        self._seat_constants(slots)
+        contact = np.where(self._lead_pairs(), 1.0, 1.0 - p["lead_contact_drop"] * p["centralization"]) * off
+        rows = np.zeros((G, g), dtype=bool)
+        rows.reshape(-1)[slots] = True
+        touched = rows[:, :, None] | rows[:, None, :]
+        pairs = self.pairs
+        pairs["contact"] = np.where(touched, contact, pairs["contact"])
+        pairs["power_gap"] = np.where(touched, np.abs(power[:, :, None] - power[:, None, :]), pairs["power_gap"])
+        pairs["distance"] = np.where(touched, distance, pairs["distance"])
+        pairs["overlap"] = np.where(touched, 1.0 - distance, pairs["overlap"])
 
     def _init_population(self, rng: np.random.Generator) -> None:
-        """Abilities to perceive, seek, reach, pay and engage: a shared factor plus noise."""
+        """Abilities to perceive, seek, reach, pay and engage (7.4): a shared factor plus noise."""
         p = self.params
         n = p["population_size"]
+        D = len(DIMENSIONS)
         general = rng.standard_normal(n)
-        specific = rng.standard_normal((len(DIMENSIONS), n)) * ABILITY_SPECIFIC_SD
-        shift = ABILITY_VULNERABILITY_SHIFT * (0.5 - p["population_vulnerability"])
-        ability = dyn.sigmoid(ABILITY_SLOPE * (general + specific) + shift)
-        # abilities held in steps of 1/ABILITY_LEVELS, the least-able fifth first
-        self._n_people, self._n_low = n, max(1, n // 5)
+        specific = rng.standard_normal((D, n)) * p["ability_specific_sd"]
+        shift = p["ability_vulnerability_shift"] * (0.5 - p["population_vulnerability"])
+        ability = dyn.sigmoid(p["ability_slope"] * (general + specific) + shift)
+        # the least-able fifth first (by the sum of abilities), in steps of 1/ABILITY_LEVELS
+        self._n_people, self._n_low = n, max(1, n // LEAST_ABLE_SHARE)
         low = np.argpartition(ability.sum(axis=0), self._n_low - 1)[: self._n_low]
         first = np.zeros(n, dtype=bool)
         first[low] = True
         levels = np.minimum(ability * ABILITY_LEVELS, ABILITY_LEVELS - 1).astype(np.uint16)
         ordered = np.concatenate([levels[:, first], levels[:, ~first]], axis=1)
         self._ability = np.ascontiguousarray(ordered.T)  # people x dimensions
-        # people at or above each level, per dimension: the share passing a dimension is a look-up
-        counts = np.stack([np.bincount(row, minlength=ABILITY_LEVELS + 1) for row in ordered])
-        self._at_least = np.ascontiguousarray(np.cumsum(counts[:, ::-1], axis=1)[:, ::-1])
-        self._per_dimension = np.zeros(len(DIMENSIONS))
-
-    def _seat_people(self, slots: np.ndarray) -> None:
-        """New people take these seats: no trust history, middling engagement."""
-        first = self.cumulative_members + 1
-        self.cumulative_members += slots.size
-        self._occupant[slots] = np.arange(first, first + slots.size)  # person ids count from 1
-        self._joined[slots] = self.steps
-        self._occupied[slots] = True
-        self._engagement[slots] = NEW_MEMBER_ENGAGEMENT
-        self._vacant_months[slots] = 0
+        # each person's place in the order of need on each ability (0 = least able): outreach goes there first
+        order = np.argsort(self._ability, axis=0, kind="stable")
+        rank = np.empty_like(order)
+        np.put_along_axis(rank, order, np.arange(n)[:, None], axis=0)
+        self._rank = np.ascontiguousarray(rank.astype(np.int32))
 
     def _sync_agents(self) -> None:
         """Bring the Mesa agents in line with who holds each seat (created when first looked at)."""
-        stale = np.nonzero(self._agent_id != self._occupant)[0]
+        if not hasattr(self, "_agent_at"):
+            self._agent_at: list[Stakeholder | None] = [None] * self.seats.size
+            self._agent_id = np.zeros(self.seats.size, dtype=np.int64)
+        person = self.seats["person"]
+        stale = np.nonzero(self._agent_id != person)[0]
         for slot in stale.tolist():
             agent = self._agent_at[slot]
             if agent is not None:
                 agent.remove()
                 self._agent_at[slot] = None
-            person = int(self._occupant[slot])
-            if person:
-                self._agent_at[slot] = Stakeholder(self, person, int(self._seat_of_slot[slot]), slot)
-        self._agent_id[stale] = self._occupant[stale]
+            who = int(person[slot])
+            if who:
+                self._agent_at[slot] = Stakeholder(self, who, int(self._seat_of_slot[slot]), slot)
+        self._agent_id[stale] = person[stale]
 
-    # ------------------------------------------------------------------ the month
+    # ------------------------------------------------------------------ the month (ODD section 3)
     def step(self) -> None:
-        """One month: shock, meeting or drift, members' choices, turnover, implementation, access."""
+        """One month: shock, recovery, meeting or drift, members, turnover, implementation, access."""
         p = self.params
         month = self.steps
-        self._departures = 0
+        kn.month_start(self.seats, self.part_record, self.rules_record)
         if p["shock_month"] and month == p["shock_month"]:
             self.apply_shock(p["shock_severity"])
-        if self._shocked:
-            # a partnership that adapts to the new context regains policy alignment and mandates,
-            # and helps its organisations find other funding and staff, as fast as it can adapt
-            recovery = RECOVERY_RATE * self._manifestations[3]
-            self._support_factor += (1.0 - self._support_factor) * recovery
-            self._org_endowment += (self._full_endowment - self._org_endowment) * recovery
         if not self.dissolved:
             if (month - 1) % p["meeting_interval"] == 0:
                 self._meet()
-            else:  # attendance and conflict keep the values of the last meeting
-                kn.decay_ties(self._W, p["trust_decay"], TIE_FLOOR)
-            self._members_update()
+            else:
+                kn.drift(self.pairs, self.rules_record)
+            kn.members_update(self.seats, self.pairs, self.part_record, self.rules_record, len(STAKEHOLDER_TYPES), True)
             self._turnover()
             self._check_dissolution()
         else:
-            self._members_update()
-        self._implement()
-        self._update_supply()
+            kn.members_update(self.seats, self.pairs, self.part_record, self.rules_record, len(STAKEHOLDER_TYPES), True)
+        kn.implement(self.part_record, KIND_TO_TARGET, self.rules_record)
+        kn.respond(self.part_record, self.rules_record)
+        self._observe_access()
         self._observe()
         self.datacollector.collect(self)
         if month >= self.horizon:
             self.running = False
 
     def _meet(self) -> None:
-        """A meeting: attendance, work on existing ties, new ties, conflict met (kernels.meet)."""
-        p = self.params
+        """A meeting (7.7): attendance, contacts, trust, new ties, conflict (kernels.meet)."""
         rng = self._rng_meetings
-        u_attend = rng.random(self._occupied.size)
-        # one uniform per pair (only pairs i < j are used: a tie is formed once for both)
-        u_form = rng.random(self._W.shape, dtype=PAIR_DTYPE)
-        # ties between members who both attend are worked on, in proportion to their chance of contact
-        # (the expected effect of contact; see docs/ODD.md); other ties decay
-        gain = min(1.0, self._meeting_gain * (1.0 + p["synergy_feedback"] * self.synergy))
-        n_occ, n_att, self._conflict = kn.meet(
-            self._W, u_attend, self._engagement, self._occupied, ATTENDANCE[0], ATTENDANCE[1],
-            u_form, self._p_contact, self._p_formed_upper, self._contact_conflict, self._conflict_loss,
-            gain, p["trust_decay"], TIE_FLOOR, NEW_TIE_TRUST, self._time_cost, FRUSTRATION_WEIGHT,
-            self._conflict_exposure, self._costs,
-        )  # fmt: skip
-        self._attendance = n_att / n_occ if n_occ else 0.0
-
-    def _members_update(self, feedback: bool = True) -> None:
-        """Trust held, contributions and their integration, benefits, engagement, synergy (kernels.members).
-
-        Without ``feedback`` (month 0) engagement, mobilisation and synergy do not move.
-        """
-        p = self.params
-        progress = math.fsum(self.implementation_by_dimension) / len(DIMENSIONS)
-        mandate = p["external_support"] * self._support_factor
-        (integration, atmosphere, benefit, adaptive, self._mean_trust, self._raw_synergy, synergy,
-         self._usable, self._convening) = kn.members(
-            self._W, self._pair_distance, self._engagement, self._occupied, self._endowment, self._mobilisation,
-            self._holds, self._gain_base, self._costs, self._member_trust, self._net_benefit, self._benefit_share,
-            self._pool, STRENGTH_SCALE, self._rho, self._coordination_factor, self._reference_capacity,
-            self._reference_convening, CONVENING, COVER_SCALE, MOBILISATION_RATE, BENEFIT_SCALE, GAIN_WEIGHTS[0],
-            GAIN_WEIGHTS[0] + GAIN_WEIGHTS[2] * progress + GAIN_WEIGHTS[4] * mandate, self._conflict,
-            self.synergy, SYNERGY_SMOOTHING, SYNERGY_ENERGY * p["synergy_feedback"], ENGAGEMENT_BETA,
-            ENGAGEMENT_NET0, ENGAGEMENT_RATE, feedback,
-        )  # fmt: skip
-        self._manifestations = (integration, atmosphere, benefit, adaptive)
-        if feedback:
-            self.synergy = synergy
+        u_attend = rng.random(self.seats.size)
+        u_form = rng.random(self.pairs.shape, dtype=np.float32)  # one per pair; pairs i < j are used
+        kn.meet(self.seats, self.pairs, self.part_record, self.rules_record, u_attend, u_form)
 
     def _turnover(self) -> None:
-        """Departures, seats refilled by the same organisation, seats given up, new organisations (kernels.turnover)."""
-        p = self.params
-        draws = self._rng_turnover.random((3, self._occupied.size))
-        refill = REFILL_RATE * (0.5 + 0.5 * self._convening) * (0.5 + 0.5 * self.synergy)  # halves at none
-        departures, self.cumulative_members, joining = kn.turnover(
-            draws, self._occupant, self._occupied, self._engagement, self._vacant_months, self._joined, self._org,
-            self._valid, self._W, p["individual_turnover"], DROPOUT, refill, self._refill_factor,
-            ORGANISATION_PATIENCE, RECRUITMENT_RATE * self._convening * self.synergy, self.steps,
-            self.cumulative_members, NEW_MEMBER_ENGAGEMENT,
-        )  # fmt: skip
-        self._departures += departures
+        """Departures, refills, given-up seats (kernels.turnover), then new organisations (7.10)."""
+        draws = self._rng_turnover.random((3, self.seats.size))
+        joining = kn.turnover(self.seats, self.pairs, self.part_record, self.rules_record, draws, self.steps)
         if joining.size:
             self._recruit(joining)
 
     def _depart(self, slots: np.ndarray) -> None:
         """The people in these seats leave; their ties go with them."""
-        slots = np.asarray(slots, dtype=np.int64)
-        kn.vacate(slots, self._occupant, self._occupied, self._engagement, self._vacant_months, self._W)
-        self._departures += slots.size
+        kn.vacate_all(self.seats, self.pairs, self.part_record, np.asarray(slots, dtype=np.int64))
 
     def _recruit(self, slots: np.ndarray, kinds: np.ndarray | None = None) -> None:
         """New organisations take given-up seats; their type follows the intended composition."""
@@ -473,70 +349,56 @@ class PartnershipModel(mesa.Model):
             if cumulative is None:  # only patient partners at the table, and no support for them
                 return
             kinds = np.minimum(np.searchsorted(cumulative, rng.random(slots.size), side="right"), cumulative.size - 1)
-        self._type[slots] = kinds
+        seats = self.seats
+        seats["type"][slots] = kinds
         endowment = self._draw_endowment(kinds)
-        self._org_endowment[slots] = endowment
-        self._full_endowment[slots] = endowment
-        self._org[slots] = True
-        self._retype(slots)
-        self._seat_people(slots)
+        seats["endowment"][slots] = endowment
+        seats["full_endowment"][slots] = endowment
+        seats["org"][slots] = True
+        seats["last_benefit_share"][slots] = 0.0
+        self._seat_constants(slots)
+        self._pair_constants(slots)
+        kn.seat_people(seats, self.pairs, self.part_record, np.asarray(slots, dtype=np.int64), self.steps, self.rules_record)
 
     def _check_dissolution(self) -> None:
-        """The partnership ends after months with too few members or too little engagement."""
-        n_occ, engagement = kn.occupancy(self._occupied, self._engagement)
-        low = n_occ < DISSOLUTION_SEATS or engagement / n_occ < DISSOLUTION_ENGAGEMENT
-        self._low_months = self._low_months + 1 if low else 0
-        if self._low_months >= DISSOLUTION_MONTHS:
-            self.dissolved = True
+        """The partnership ends after months with too few members or too little engagement (7.11)."""
+        if kn.dissolves(self.seats, self.part_record, self.rules_record):
+            self.part.dissolved = self.dissolved = True
             self.dissolved_month = self.steps
             self.events.append((self.steps, "dissolved"))
-            self._depart(np.flatnonzero(self._occupied))
-            self._org[:] = False
+            self._depart(np.flatnonzero(self.seats["occupied"]))
+            self.seats["org"] = False
 
-    def _implement(self) -> None:
-        """Usable capacity, scaled by external support, advances the solution where resources point."""
-        I = self.implementation_by_dimension  # five numbers: plain Python beats numpy's call overhead
-        if self.dissolved:
-            self.implementation_by_dimension = [x * (1.0 - UNSUSTAINED_DECAY) for x in I]
-            return
-        support = self.params["external_support"] * self._support_factor
-        capacity = 1.0 - math.exp(-self._usable / self._task)
-        aimed = np.dot(self._pool, KIND_TO_DIMENSION).tolist()
-        total = sum(aimed)
-        n = len(DIMENSIONS)
-        rate = IMPLEMENTATION_SPEED * support * capacity * n
-        shares = [a / total for a in aimed] if total > 0 else [1.0 / n] * n
-        self.implementation_by_dimension = [
-            min(1.0, max(0.0, x + rate * s * (1.0 - x))) for x, s in zip(I, shares, strict=True)
-        ]
-
-    def _update_supply(self) -> None:
-        """Each dimension's accessibility moves towards what the implemented solution supports (lag in months)."""
-        lag = self.params["access_lag"]
-        reach = (1.0 - SUPPLY_BASELINE) * ACCESS_IMPACT
-        self.supply = [
-            s + (SUPPLY_BASELINE + reach * i - s) / lag for s, i in zip(self.supply, self.implementation_by_dimension, strict=True)
-        ]
-
-    # ------------------------------------------------------------------ interventions
+    # ------------------------------------------------------------------ interventions (7.14)
     def apply_shock(self, severity: float) -> None:
-        """A system shock: external support falls; organisations (system ones first) lose funding, staff and mandate."""
+        """A system shock (7.5): support falls; whole sectors, the public system's first, lose funding, staff, mandate."""
         severity = float(severity)
         if not 0.0 <= severity <= 1.0:
             raise ParameterError("shock_severity", severity, "a number in [0, 1]")
-        self._support_factor *= 1.0 - severity
-        self._shocked = self._shocked or severity > 0
-        rng = self._rng_shock
-        present = np.nonzero(self._org)[0]
+        part, seats = self.part, self.seats
+        part.support_factor *= 1.0 - severity * self.params["shock_support_share"]
+        part.shocked = part.shocked or severity > 0
+        present = np.nonzero(seats["org"])[0]
         if present.size and severity > 0:
-            system = np.isin(self._type[present], [0, 3])  # decision makers, administrators
-            weights = np.where(system, SYSTEM_SHOCK_WEIGHT, 1.0)
-            n_hit = min(present.size, max(1, round(SHOCK_ORG_SHARE * severity * present.size)))
-            hit = rng.choice(present, size=n_hit, replace=False, p=weights / weights.sum())
-            self._org_endowment[np.ix_(hit, SHOCKED_KINDS)] *= 1.0 - severity
-            leave = hit[(self._occupant[hit] > 0) & (rng.random(hit.size) < SHOCK_DEPARTURE * severity)]
+            hit = self._hit_sectors(present, severity)
+            seats["endowment"][hit] *= 1.0 - severity  # a cut hits everything an organisation can put in
+            occupied = hit[seats["occupied"][hit]]
+            leave = occupied[self._rng_shock.random(occupied.size) < self.params["shock_departure"] * severity]
             self._depart(leave)
         self.events.append((self.steps, f"shock {severity:g}"))
+
+    def _hit_sectors(self, present: np.ndarray, severity: float) -> np.ndarray:
+        """Organisations of the sectors a shock hits: sectors drawn (system ones first) until they hold ``severity``."""
+        types = self.seats["type"][present]
+        sectors = np.unique(types)
+        weights = np.where(np.isin(sectors, SYSTEM_TYPES), self.params["system_shock_weight"], 1.0)
+        order = self._rng_shock.choice(sectors, size=sectors.size, replace=False, p=weights / weights.sum())
+        hit_types: list[int] = []
+        for sector in order.tolist():
+            hit_types.append(sector)
+            if np.isin(types, hit_types).mean() >= severity:
+                break
+        return present[np.isin(types, hit_types)]
 
     def set_parameter(self, name: str, value: Any) -> None:
         """Change a parameter mid-run (validated); structural ones that fix the table cannot change."""
@@ -544,8 +406,9 @@ class PartnershipModel(mesa.Model):
             raise ParameterError(name, value, "fixed when the partnership is built; start a new run to change it")
         self.params = validate_parameters({**self.params, name: value})
         self.horizon = max(self.horizon, self.params["steps"])
-        self._rho = dyn.ces_exponent(self.params["resource_complementarity"])
-        self._pair_arrays()
+        self._derive_rules()
+        self._seat_constants()
+        self._pair_constants(np.arange(self.seats.size))
 
     def add_coordinator(self, coordination: float = 0.9) -> None:
         """Intervention: a dedicated coordinator raises coordination (at least to ``coordination``)."""
@@ -554,9 +417,10 @@ class PartnershipModel(mesa.Model):
 
     def remove_key_partner(self) -> int | None:
         """Intervention: the most connected member (trust-weighted) leaves; returns their seat, or None."""
-        if not self._occupied.any():
+        occupied = self.seats["occupied"]
+        if not occupied.any():
             return None
-        strength = np.where(self._occupied, self._W.sum(axis=2).reshape(-1), -1.0)
+        strength = np.where(occupied, self.pairs["trust"].sum(axis=2).reshape(-1), -1.0)
         slot = int(strength.argmax())
         seat = int(self._seat_of_slot[slot])
         self._depart(np.array([slot]))
@@ -569,52 +433,25 @@ class PartnershipModel(mesa.Model):
             raise ParameterError("stakeholder_type", stakeholder_type, "one of " + ", ".join(STAKEHOLDER_TYPES))
         if self.dissolved:
             raise ParameterError("recruit", stakeholder_type, "a partnership that has not dissolved; reset to start again")
-        empty = np.nonzero(self._valid & ~self._occupied)[0]
+        seats = self.seats
+        empty = np.nonzero(seats["valid"] & ~seats["occupied"])[0]
         if not empty.size:
             raise ParameterError("seats", self.params["seats"], "an empty seat to recruit into; every seat is taken")
-        closed = empty[~self._org[empty]]
+        closed = empty[~seats["org"][empty]]
         slot = int((closed if closed.size else empty)[0])
         self._recruit(np.array([slot]), np.array([STAKEHOLDER_TYPES.index(stakeholder_type)]))
         self.events.append((self.steps, f"{stakeholder_type} recruited"))
         return int(self._seat_of_slot[slot])
 
-    # ------------------------------------------------------------------ observation
-    def _access(self) -> tuple[list[float], float, float, float]:
-        """Share passing each dimension; access overall, of the least-able fifth and of the rest (kernels.access).
-
-        A person passes a dimension when supply plus their matching ability reaches 1.
-        """
-        per_dimension = self._per_dimension
-        passing, low = kn.access(self._ability, np.array(self.supply), ABILITY_LEVELS, self._at_least, self._n_low,
-                                 per_dimension)  # fmt: skip
-        n, n_low = self._n_people, self._n_low
-        return per_dimension.tolist(), passing / n, low / n_low, (passing - low) / (n - n_low)
+    # ------------------------------------------------------------------ observation (ODD 4.11)
+    def _observe_access(self) -> None:
+        """Who can get care this month (kernels.access)."""
+        kn.access(self._ability, self._rank, self._n_low, ABILITY_LEVELS, self.part_record, self.rules_record)
 
     def _observe(self) -> None:
-        """Record this month's outputs (the per-step series and the DataCollector read them)."""
-        n_occ, engagement = kn.occupancy(self._occupied, self._engagement)
-        integration, atmosphere, benefit, adaptive = self._manifestations
-        per_dimension, access, access_low, access_rest = self._access()
-        row = (
-            self.steps,
-            self.synergy,
-            1.0 + 4.0 * self.synergy,
-            integration,
-            atmosphere,
-            benefit,
-            adaptive,
-            self._mean_trust,
-            self._conflict,
-            engagement / n_occ if n_occ else 0.0,
-            self._attendance,
-            n_occ,
-            self.cumulative_members,
-            self._departures,
-            math.fsum(self.implementation_by_dimension) / len(DIMENSIONS),
-            access,
-            *per_dimension,
-            access_rest - access_low,
-        )
+        """Record this month's outputs (kernels.observe; the per-step series and the DataCollector read them)."""
+        kn.observe(self.seats, self.part_record, self.steps, self._row_buffer)
+        row = tuple(self._row_buffer.tolist())
         self._row = row
         if self.steps <= self.horizon:
             rows = self._rows
@@ -627,6 +464,16 @@ class PartnershipModel(mesa.Model):
         """This month's outputs by name."""
         return dict(zip(OUTPUTS, self._row, strict=True))
 
+    @property
+    def synergy(self) -> float:
+        """Synergy now, 0-1."""
+        return float(self.part.synergy)
+
+    @property
+    def cumulative_members(self) -> int:
+        """People who have held a seat so far."""
+        return int(self.part.cumulative)
+
     def series(self) -> dict[str, np.ndarray]:
         """The per-step outputs so far, as arrays (month 0 to the current month)."""
         upto = min(self.steps, self.horizon) + 1
@@ -637,8 +484,9 @@ class PartnershipModel(mesa.Model):
 
     def summary(self) -> dict[str, Any]:
         """The run summary: outcomes, the seed and every parameter value."""
-        retained = len(self._founders.intersection(self._occupant.tolist()))
-        out = summarise(self.series(), retention=retained / max(1, len(self._founders)), dissolved=self.dissolved)
+        retained = len(self._founders.intersection(self.seats["person"].tolist()))
+        out = summarise(self.series(), retention=retained / max(1, len(self._founders)),
+                        dissolved_month=self.dissolved_month, shock_month=self.params["shock_month"])  # fmt: skip
         out["seed"] = self.seed
         out.update(self.params)
         return out
@@ -666,27 +514,28 @@ class PartnershipModel(mesa.Model):
     def seat_state(self, seat: int) -> str:
         """'occupied', 'vacant' (the organisation will name someone) or 'closed'."""
         slot = self._slot_of_seat[seat]
-        if self._occupant[slot] > 0:
+        if self.seats["person"][slot] > 0:
             return "occupied"
-        return "vacant" if self._org[slot] else "closed"
+        return "vacant" if self.seats["org"][slot] else "closed"
 
     def network(self) -> nx.Graph:
         """The partnership network: nodes are seats 0..seats-1, edges carry trust as 'weight'."""
         graph = nx.Graph()
         self._sync_agents()
+        seats = self.seats
         for seat, slot in enumerate(self._slot_of_seat):
-            agent = self._agent_at[slot]
             graph.add_node(
                 seat,
                 state=self.seat_state(seat),
-                stakeholder_type=STAKEHOLDER_TYPES[self._type[slot]],
-                engagement=float(self._engagement[slot]),
-                agent=agent,
+                stakeholder_type=STAKEHOLDER_TYPES[seats["type"][slot]],
+                engagement=float(seats["engagement"][slot]),
+                agent=self._agent_at[slot],
             )
-        grp, i, j = np.nonzero(np.triu(self._W, 1))
+        trust = self.pairs["trust"]
+        grp, i, j = np.nonzero(np.triu(trust, 1))
         g = self.group_size
         seats_i = self._seat_of_slot[grp * g + i]
         seats_j = self._seat_of_slot[grp * g + j]
-        weights = self._W[grp, i, j]
+        weights = trust[grp, i, j]
         graph.add_weighted_edges_from(zip(seats_i.tolist(), seats_j.tolist(), weights.tolist(), strict=True))
         return graph

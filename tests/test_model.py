@@ -239,7 +239,8 @@ def test_shares_stay_in_range_at_the_extremes_of_every_bound():
         series = model.series()
         for name in SHARES:
             assert ((series[name] >= 0) & (series[name] <= 1)).all(), (extreme, name, series[name].max())
-        assert (model._W <= 1).all() and (model._W >= 0).all()
+        trust = model.pairs["trust"]
+        assert (trust <= 1).all() and (trust >= 0).all()
 
 
 def test_large_partnerships_work_in_committees_with_a_chair_each():

@@ -100,7 +100,7 @@ def test_every_generated_table_in_the_odd_is_up_to_date(odd):
 # ---------------------------------------------------------------------------- constants
 def test_the_constant_finder_sees_the_constants_of_model_py():
     found = _constants_in_source()
-    assert len(found) >= 30 and {"NEW_TIE_TRUST", "DISSOLUTION_ENGAGEMENT"} <= set(found), found
+    assert {"PLENARY_SEATS", "ABILITY_LEVELS", "FIXED_AT_START"} <= set(found), found
     assert [c.name for c in docs.model_constants()] == found
 
 
@@ -109,6 +109,22 @@ def test_every_constant_at_the_top_of_model_py_is_explained_in_the_odd_text(odd)
     text = _handwritten(odd)
     missing = [name for name in _constants_in_source() if not re.search(rf"\b{name}\b", text)]
     assert not missing, f"constants of model/model.py not explained in docs/ODD.md: {missing}"
+
+
+def test_every_mechanics_constant_has_its_rationale_in_the_odd_text(odd):
+    """Each behavioural constant (schema level 'mechanics') is named in the hand-written text of section 7,
+    next to its value and a mark saying where the value comes from."""
+    section7 = _handwritten(odd).split("## 7 Submodels", 1)[1]
+    mechanics = [name for name, p in PARAMETERS.items() if p.level == "mechanics"]
+    unnamed = [name for name in mechanics if f"`{name}" not in section7]
+    assert not unnamed, f"mechanics constants without a rationale in section 7 of docs/ODD.md: {unnamed}"
+    for name in mechanics:
+        default = PARAMETERS[name].default
+        quoted = re.findall(rf"`{name} = ([^`]+)`", section7)
+        for text in quoted:
+            assert float(text.split()[0]) == float(default), f"docs/ODD.md says {name} = {text}, the schema {default}"
+    marks = len(re.findall(r"\*\*\[(assumption|source|convention)\]\*\*", section7))
+    assert marks >= 40, "each constant of section 7 carries a mark: [assumption], [source] or [convention]"
 
 
 def _plain(value):
@@ -132,7 +148,7 @@ def test_constant_values_quoted_in_the_odd_are_those_of_the_code(odd):
                 f"docs/ODD.md says {name} = {text}, the code {constants[name].source}"
             )
         checked += 1
-    assert checked >= 20, "the ODD should quote the constants' values as `NAME = value`"
+    assert checked >= 3, "the ODD should quote the constants' values as `NAME = value`"
 
 
 # ---------------------------------------------------------------------------- structure and outputs
@@ -159,7 +175,7 @@ def test_every_output_and_summary_output_is_listed(odd):
 # ---------------------------------------------------------------------------- the command
 def test_check_exits_1_on_a_stale_table_and_write_makes_it_current(odd, tmp_path, capsys):
     doc = tmp_path / "ODD.md"
-    stale = odd.replace("| `trust_decay` | interpersonal | 0.03 |", "| `trust_decay` | interpersonal | 0.05 |")
+    stale = odd.replace("| `trust_decay` | interpersonal | 0.02 |", "| `trust_decay` | interpersonal | 0.05 |")
     assert stale != odd
     doc.write_text(stale, encoding="utf-8")
     assert docs.main(["--check", str(doc)]) == 1

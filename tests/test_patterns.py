@@ -1,116 +1,49 @@
-"""The patterns P1-P5 of MODEL.md section 5, each over several replicates with common random numbers.
+"""The patterns P1-P5 and the strengthened mechanisms, checked by the code of ``phc-synergy validate`` in quick mode.
 
-Replicate k of every arm uses seed k, so arms differ only by their parameters;
-each pattern is judged on medians or paired differences, never on one seed.
+Each check (experiments/validate.py) states part of a pattern's claim with a per-run
+statistic over replicates with common random numbers, and its causal check (an
+ablation removes the pattern; an unrelated ablation does not). Quick mode runs the
+checks at the defaults only (no robustness runs, horizons 60 and 120); the full run
+(``phc-synergy validate``, docs/ODD.md 1.2) adds 240 months and every constant moved
+by +-30%.
 """
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
-from model import PartnershipModel
+from experiments.validate import pattern_checks, run_validation
 
-REPLICATES = 12
-SMALL = {"population_size": 1000}  # access is a share; a smaller cohort keeps the tests fast
-
-
-def ensemble(replicates: int = REPLICATES, **parameters) -> list[PartnershipModel]:
-    """Run one arm: replicate k uses seed k (common random numbers across arms)."""
-    models = []
-    for seed in range(replicates):
-        model = PartnershipModel(seed=seed, **{**SMALL, **parameters})
-        model.run()
-        models.append(model)
-    return models
-
-
-def outcome(models, name: str) -> np.ndarray:
-    return np.array([m.summary()[name] for m in models], dtype=float)
+QUICK_REPLICATES = 12
+KNOWN_BREAKS = {
+    # The more diverse table's advantage after a shock survives cutting re-balancing: it comes from exposure
+    # (a shock that hits whole sectors reaches a larger share of a table with fewer, bigger sectors), not from
+    # re-balancing; recovery itself does depend on re-balancing (P5-rebalancing). docs/ODD.md 1.2.
+    "P5-cut": "the diversity advantage after a shock comes from exposure, not re-balancing",
+}
 
 
 @pytest.fixture(scope="module")
-def baseline():
-    return ensemble()
+def verdicts(tmp_path_factory):
+    out = tmp_path_factory.mktemp("validation")
+    result = run_validation(out, quick=True, replicates=QUICK_REPLICATES, write=False)
+    return result.verdicts.set_index("check")
 
 
-def test_p1_synergy_reaches_half_its_rise_months_before_access(baseline):
-    lags = outcome(baseline, "synergy_access_lag")
-    assert np.isfinite(lags).sum() >= REPLICATES - 1, "synergy and access should both rise in the default scenario"
-    assert np.nanmedian(lags) >= 3, f"median lag {np.nanmedian(lags)} months"
-    assert np.mean(lags[np.isfinite(lags)] > 0) >= 0.75
+CHECKS = [c.id for c in pattern_checks(quick=True)]
 
 
-@pytest.mark.parametrize(
-    "level, weakened",
-    [
-        ("interpersonal", {"communication": 0.3, "trust_gain": 0.07}),
-        ("operational", {"leadership": 0.2, "coordination": 0.2, "decision_inclusiveness": 0.2}),
-        ("system", {"external_support": 0.2}),
-    ],
-)
-def test_p2_weakening_enabling_processes_lowers_synergy_and_access(baseline, level, weakened):
-    weak = ensemble(**weakened)
-    for name in ("mean_synergy", "final_access"):
-        diff = outcome(baseline, name) - outcome(weak, name)
-        assert np.median(diff) > 0, f"{level}: {name} not lowered (median paired difference {np.median(diff):.4f})"
-        assert np.mean(diff > 0) >= 0.75, f"{level}: {name} lowered in only {np.mean(diff > 0):.0%} of pairs"
+@pytest.mark.parametrize("check", CHECKS)
+def test_pattern_check_passes_at_the_defaults(verdicts, check, request):
+    if check in KNOWN_BREAKS:
+        request.applymarker(pytest.mark.xfail(reason=KNOWN_BREAKS[check], strict=True))
+    row = verdicts.loc[check]
+    assert row["condition"] == "defaults"
+    assert row["passed"], f"{check}: {row['detail']}"
 
 
-def test_p3_diverse_table_integrates_more_than_homogeneous_one_when_resources_complement():
-    diverse = ensemble(type_diversity=1.0, resource_complementarity=0.8)
-    homogeneous = ensemble(type_diversity=0.0, resource_complementarity=0.8)
-    integration = [np.array([m.series()["resource_integration"][1:].mean() for m in arm]) for arm in (diverse, homogeneous)]
-    assert np.median(integration[0] - integration[1]) > 0.05
-    synergy_gap = outcome(diverse, "mean_synergy") - outcome(homogeneous, "mean_synergy")
-    assert np.mean(synergy_gap > 0) >= 0.9
-
-
-def test_p3_complementarity_is_what_makes_diversity_integrate_more():
-    """With substitutable resources the same tables integrate about equally; with complements they do not."""
-    advantage = {}
-    for complementarity in (0.0, 0.8):
-        arms = [
-            ensemble(6, type_diversity=d, resource_complementarity=complementarity, synergy_feedback=0.0)
-            for d in (1.0, 0.0)
-        ]
-        means = [np.array([m.series()["resource_integration"][1:].mean() for m in arm]) for arm in arms]
-        advantage[complementarity] = np.median(means[0] / np.maximum(means[1], 1e-9))
-    assert advantage[0.8] > 1.5 * advantage[0.0], advantage
-
-
-def test_p4_turning_synergy_feedback_off_lowers_engagement_and_retention(baseline):
-    off = ensemble(synergy_feedback=0.0)
-    engagement = outcome(baseline, "mean_engagement") - outcome(off, "mean_engagement")
-    assert np.median(engagement) > 0.05 and np.mean(engagement > 0) >= 0.9
-    retention = outcome(baseline, "retention") - outcome(off, "retention")
-    assert np.median(retention) >= 0 and retention.mean() > 0, retention
-
-
-def _shock_recovery_months(replicates: int, shock_month: int, **parameters) -> tuple[float, float]:
-    """Mean months the shock's synergy deficit lasts: area under the mean deficit curve over its peak.
-
-    Each replicate is run twice with the same seed, with and without the shock, so
-    the deficit (calm minus shocked synergy, mean over replicates) measures the shock
-    alone. For a deficit that decays exponentially from its peak, area / peak is its
-    time constant. Returns (months, adaptive capacity before the shock).
-    """
-    deficits, adaptive = [], []
-    for seed in range(replicates):
-        common = {**SMALL, "steps": shock_month + 54, **parameters}
-        calm = PartnershipModel(seed=seed, **common)
-        calm.run()
-        hit = PartnershipModel(seed=seed, shock_month=shock_month, shock_severity=0.6, **common)
-        hit.run()
-        deficits.append(calm.series()["synergy"] - hit.series()["synergy"])
-        adaptive.append(calm.series()["adaptive_capacity"][shock_month - 1])
-    deficit = np.mean(deficits, axis=0)[shock_month:]
-    assert deficit.max() > 0.01, "the shock should lower synergy"
-    return float(deficit.sum() / deficit.max()), float(np.mean(adaptive))
-
-
-def test_p5_higher_adaptive_capacity_recovers_pre_shock_synergy_faster():
-    high_months, high_capacity = _shock_recovery_months(24, 24)
-    low_months, low_capacity = _shock_recovery_months(24, 24, seats=8)  # fewer holders of each kind
-    assert high_capacity > low_capacity + 0.15
-    assert high_months < low_months - 3, (high_months, low_months)
+def test_every_pattern_has_a_causal_check():
+    checks = pattern_checks(quick=True)
+    for pattern in ("P1", "P2", "P3", "P4", "P5"):
+        kinds = {c.kind for c in checks if c.pattern == pattern}
+        assert {"pattern", "causal"} <= kinds, (pattern, kinds)

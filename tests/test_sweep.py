@@ -216,7 +216,7 @@ def test_a_grid_without_varied_parameters_is_one_replicated_point(tmp_path):
     assert spec.n_points == 1 and spec.n_runs == 4
     run_sweep(spec, tmp_path / "one")
     table = load_sweep(tmp_path / "one")
-    assert list(table.replicate) == [0, 1, 2, 3] and (table.seats == 18).all()
+    assert list(table.replicate) == [0, 1, 2, 3] and (table.seats == 14).all()
     assert json.loads(table.composition[0])["academic"] == 5.0  # the scenario's composition, as JSON
     with pytest.raises(SpecError, match="varies at least one parameter"):
         spec_from_dict({**doc(method="lhs", n=4), "vary": {}})
