@@ -426,6 +426,28 @@ def SettingsTab(session: WorkshopSession, version: int) -> None:
             with solara.Column(), solara.Card(LEVEL_TITLES[level], margin=0):
                 for p in groups[level]:
                     ParameterField(session, p.name).key(f"{p.name}-{version}")
+    ModellerSettings(session, version, groups)
+
+
+@solara.component
+def ModellerSettings(session: WorkshopSession, version: int, groups: dict) -> None:
+    """The mechanics constants and the ablations, drawn only when asked for (about 65 fields)."""
+    shown, set_shown = solara.use_state(False)
+    if not shown:
+        solara.Button("Show the constants of the model's rules (for modellers)", text=True, color="primary",
+                      on_click=lambda: set_shown(True))  # fmt: skip
+        return
+    solara.Button("Hide the constants of the model's rules", text=True, on_click=lambda: set_shown(False))
+    with solara.Columns([1, 1, 1], gutters_dense=True):
+        fields = groups["mechanics"]
+        third = -(-len(fields) // 3)
+        for column in (fields[:third], fields[third : 2 * third], fields[2 * third :]):
+            with solara.Column(), solara.Card(LEVEL_TITLES["mechanics"], margin=0):
+                for p in column:
+                    ParameterField(session, p.name).key(f"{p.name}-{version}")
+    with solara.Card(LEVEL_TITLES["ablation"], margin=0):
+        for p in groups["ablation"]:
+            ParameterField(session, p.name).key(f"{p.name}-{version}")
 
 
 # ---------------------------------------------------------------------------- comparison
