@@ -47,7 +47,7 @@ PERTURBATION = 0.3  # robustness: each mechanics constant times 0.7 and 1.3, one
 SHOCK = {"month": 60, "severity": 0.5}  # a settled partnership, hit by a shock of half its support and sector resources
 FULL_REPLICATES = 16
 QUICK_REPLICATES = 8
-ROBUST_REPLICATES = 8
+ROBUST_REPLICATES = 16
 
 
 # ---------------------------------------------------------------------------- arms and checks
@@ -747,18 +747,22 @@ def run_validation(
     engine: Any = None,
     resume: bool = False,
     progress: Any = None,
+    on_start: Any = None,
     write: bool = True,
 ) -> ValidationResult:
-    """Run every arm (one sweep into OUT/runs), judge every check, write the report."""
+    """Run every arm (one sweep into OUT/runs), judge every check, write the report.
+
+    ``on_start`` is called (with the sweep's start) once every refusal is behind, as
+    for any sweep (``experiments.sweep.run_sweep``).
+    """
     from experiments.store import load_sweep
     from experiments.sweep import run_sweep
 
     out = Path(out)
     plan = build_plan(quick=quick, replicates=replicates, only=only)
     sweep_plan = plan.sweep_plan()
-    out.mkdir(parents=True, exist_ok=True)
     result = run_sweep(sweep_plan, out / RUNS_DIR, workers=workers, scheduler=scheduler, engine=engine,
-                       resume=resume, progress=progress)  # fmt: skip
+                       resume=resume, progress=progress, on_start=on_start)  # fmt: skip
     table = load_sweep(out / RUNS_DIR)
     verdicts = judge(plan, table)
     morris = morris_indices(plan, table)

@@ -164,7 +164,7 @@ def figure_p5(table: Any, plan: Any, path: Path) -> None:
     write_figure_atomic(fig, path)
 
 
-def figure_p1(table: Any, path: Path) -> None:
+def figure_p1(table: Any, path: Path) -> bool:
     """P1 across horizons: the synergy-access lag per run at 60, 120 and 240 months."""
     import json
 
@@ -174,19 +174,18 @@ def figure_p1(table: Any, path: Path) -> None:
         arm = json.loads(key)
         if arm["protocol"] == "plain" and set(arm["params"]) == {"population_size", "steps"}:
             data.append((arm["params"]["steps"], group["synergy_access_lag"].dropna().to_numpy()))
-    data.sort()
+    data.sort(key=lambda item: item[0])
     if not data:
-        return
+        return False
     fig, ax = plt.subplots(figsize=(5.5, 4))
     ax.boxplot([d for _, d in data])
     ax.set_xticks(range(1, len(data) + 1), [f"{h} months" for h, _ in data])
-    labels = [h for h, _ in data]
     ax.set_ylim(bottom=0)
     ax.set_xlabel("horizon of the run")
     ax.set_ylabel("months from synergy's half-rise to access's")
     ax.set_title("P1: the lag does not depend on the horizon")
     write_figure_atomic(fig, path)
-    return labels
+    return True
 
 
 def write_report(out: Path, plan: Any, verdicts: Any, morris: Any, table: Any) -> list[Path]:
@@ -208,8 +207,7 @@ def write_report(out: Path, plan: Any, verdicts: Any, morris: Any, table: Any) -
     if (verdicts["check"] == "P5-recovery").any():
         figure_p5(table, plan, out / "p5_recovery.png")
         figures.append("p5_recovery.png")
-    if (verdicts["check"] == "P1-horizon").any():
-        figure_p1(table, out / "p1_horizons.png")
+    if (verdicts["check"] == "P1-horizon").any() and figure_p1(table, out / "p1_horizons.png"):
         figures.append("p1_horizons.png")
     files += [out / f for f in figures]
     write_text_atomic(out / "validation.md", report_text(plan, verdicts, morris, figures))
