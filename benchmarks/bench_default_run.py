@@ -25,7 +25,7 @@ if __package__ in (None, ""):  # run as a file: make the repository importable
 from benchmarks._common import describe_ms, machine_info, print_machine, verdict, write_results
 
 NAME = "default_run"
-TARGET_MEDIAN_MS = 20.0
+TARGET_MEDIAN_MS = 10.0
 FIRST_SEED = 1  # measured runs use seeds FIRST_SEED .. FIRST_SEED + runs - 1
 WARMUP_SEED = 1_000_000  # warm-up runs use seeds from here (not reused by measured runs)
 

@@ -30,7 +30,7 @@ from benchmarks._common import describe_ms, machine_info, print_machine, verdict
 NAME = "vs_boltzmann"
 AGENTS = 1000
 STEPS = 100
-TARGET_SPEEDUP = 10.0
+TARGET_SPEEDUP = 15.0
 
 
 def release_mesa_leaks() -> None:

@@ -236,7 +236,12 @@ def arm_key(protocol: str, params: dict[str, Any], options: dict[str, Any] | Non
 def validation_target(params: dict[str, Any], seed: int, series: Sequence[str]) -> tuple[dict[str, Any], None]:
     """Sweep target: run the arm described by ``params['arm']`` with this seed."""
     arm = json.loads(params["arm"])
-    values = PROTOCOLS[arm["protocol"]](arm["params"], seed, arm.get("options", {}))
+    options = arm.get("options", {})
+    copy = int(options.get("copy", 0))
+    if copy:  # another copy of the arm: a seed derived from the replicate's, the same for every arm
+        w0, w1 = np.random.SeedSequence([seed, copy]).generate_state(2, dtype=np.uint32)
+        seed = ((int(w0) << 32) | int(w1)) & (2**63 - 1)
+    values = PROTOCOLS[arm["protocol"]](arm["params"], seed, options)
     return {name: float(values.get(name, math.nan)) for name in OUTPUTS}, None
 
 

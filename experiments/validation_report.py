@@ -100,9 +100,9 @@ def report_text(plan: Any, verdicts: Any, morris: Any, figures: list[str]) -> st
         lines += [
             "## Which constants the results lean on (Morris screening, +-30% of each)",
             "",
-            "mu* is the mean absolute elementary effect (output units per unit of the constant's range); "
-            "'noise' is the size an elementary effect would have from replicate noise alone. The five constants "
-            "with the largest mu* for each output (all in `constants_morris.csv`):",
+            "mu* is the mean absolute elementary effect (output units over the constant's range, 0.7 to 1.3 times "
+            "its default); 'noise' is the size an elementary effect would have from replicate noise alone. The five "
+            "constants with the largest mu* for each output (all in `constants_morris.csv`):",
             "",
         ]
         for output, group in morris.groupby("output", sort=False):

@@ -30,7 +30,8 @@ def power_mean(x, rho):
 
     rho = 1 is the arithmetic mean (kinds substitute); rho -> 0 the geometric mean;
     rho < 0 is dominated by the scarcest kind (kinds complement). Never above the
-    arithmetic mean, equal to it when every kind is held equally.
+    arithmetic mean, equal to it when every kind is held equally. Whole-number exponents
+    (the default complementarity gives rho = -2) take a fast path of multiplications.
     """
     n = x.size
     total = 0.0
@@ -38,6 +39,29 @@ def power_mean(x, rho):
         for k in range(n):
             total += math.log(max(x[k], 1e-12))
         return math.exp(total / n)
+    whole = round(rho)
+    if abs(rho - whole) < 1e-9 and -4 <= whole <= 4:
+        e = int(whole)
+        for k in range(n):
+            v = max(x[k], 1e-12)
+            if e == -2:
+                total += 1.0 / (v * v)
+            elif e == 1:
+                total += v
+            elif e == -1:
+                total += 1.0 / v
+            else:
+                total += v**e
+        mean = total / n
+        if e == 1:
+            return mean
+        if e == -1:
+            return 1.0 / mean
+        if e == -2:
+            return 1.0 / math.sqrt(mean)
+        if e == 2:
+            return math.sqrt(mean)
+        return mean ** (1.0 / e)
     for k in range(n):
         total += max(x[k], 1e-12) ** rho
     return (total / n) ** (1.0 / rho)
@@ -47,6 +71,61 @@ def power_mean(x, rho):
 def sigmoid(x):
     """The logistic function."""
     return 1.0 / (1.0 + math.exp(-x))
+
+
+# ================================================================ 7.1-7.3 the seats' and pairs' constants
+
+
+@njit(cache=True)
+def seat_constants(seats, slots, type_power, type_stake, patient_type, rules):
+    """Per-seat constants of these slots from their type and the parameters (7.9e, 7.10, 7.7).
+
+    Power and stake by type; voice in decisions; the time cost of taking part before
+    protected time (fewer, longer meetings cost less per month, coordination cuts it,
+    unsupported patient partners pay more); the refill factor; the tie capacity.
+    """
+    r = rules[0]
+    meeting = r.meeting_interval ** -r.meeting_cost_exponent * (1.0 - r.coordination_time_saving * r.coordination)
+    for n in range(slots.size):
+        seat = seats[slots[n]]
+        patient = seat.type == patient_type
+        seat.power = type_power[seat.type]
+        seat.stake = type_stake[seat.type]
+        seat.voice = r.decision_inclusiveness + (1.0 - r.decision_inclusiveness) * seat.power
+        unsupported = (1.0 - r.patient_partner_support) if patient else 0.0
+        seat.time_cost = r.time_cost * meeting * (1.0 + unsupported)
+        seat.refill_factor = r.patient_partner_support if patient else 1.0
+        seat.capacity = r.tie_capacity * (r.lead_capacity if seat.lead else 1.0)
+        seat.own_capacity = power_mean(seat.endowment, r.rho)
+
+
+# ================================================================ 7.3 the pairs' constants
+
+
+@njit(cache=True)
+def pair_constants(seats, pairs, slots, type_distance, rules):
+    """Contact chance, power gap, profile distance and overlap of the pairs these slots are in (both orders).
+
+    A pair with a committee's chair meets with chance 1, any other pair with
+    ``1 - lead_contact_drop * centralization`` (7.3); a slot has no pair with itself.
+    """
+    r = rules[0]
+    g = pairs.shape[1]
+    peer_contact = 1.0 - r.lead_contact_drop * r.centralization
+    for n in range(slots.size):
+        s = slots[n]
+        k, i = s // g, s % g
+        a = seats[s]
+        for j in range(g):
+            b = seats[k * g + j]
+            contact = 0.0 if j == i else (1.0 if (a.lead or b.lead) else peer_contact)
+            distance = type_distance[a.type, b.type]
+            for x, y in ((i, j), (j, i)):
+                pair = pairs[k, x, y]
+                pair.contact = contact
+                pair.power_gap = abs(a.power - b.power)
+                pair.distance = distance
+                pair.overlap = 1.0 - distance
 
 
 # ================================================================ 7.6 recovery after a shock
@@ -68,8 +147,10 @@ def recover(seats, part, r):
     part.support_factor += (1.0 - part.support_factor) / r.support_recovery
     for s in range(seats.size):
         seat = seats[s]
-        for k in range(seat.endowment.size):
-            seat.endowment[k] += (seat.full_endowment[k] - seat.endowment[k]) / r.org_recovery
+        endowment, full = seat.endowment, seat.full_endowment
+        for k in range(endowment.size):
+            endowment[k] += (full[k] - endowment[k]) / r.org_recovery
+        seat.own_capacity = power_mean(endowment, r.rho)
 
 
 # ================================================================ 7.7 meetings
@@ -153,13 +234,14 @@ def grievance_after_meeting(g, exposure):
 def meet(seats, pairs, partnership, rules, u_attend, u_form):
     """A meeting in every committee: attendance, contacts, trust, new ties, conflict met and grievances.
 
-    ``u_attend`` (per slot) and ``u_form`` (per pair, used on i < j) are uniform draws.
-    Fills ``part.attendance`` and ``part.conflict``.
+    ``u_attend`` (per slot) and ``u_form`` (one per pair i < j of every committee, in
+    row order) are uniform draws. Fills ``part.attendance`` and ``part.conflict``.
     """
     part = partnership[0]
     r = rules[0]
     G, g = pairs.shape[0], pairs.shape[1]
     S = G * g
+    n_upper = g * (g - 1) // 2
     n_occ = 0
     n_att = 0
     for s in range(S):
@@ -195,7 +277,7 @@ def meet(seats, pairs, partnership, rules, u_attend, u_form):
                     all_conflict += contact * conflict
                     if w > 0.0:
                         w = trust_after_meeting(w, contact, min(attention(a), attention(b)), conflict, r)
-                    elif u_form[k, i, j] < tie_chance(a, b, pair, r):
+                    elif u_form[k * n_upper + i * g - (i * (i + 1)) // 2 + j - i - 1] < tie_chance(a, b, pair, r):
                         w = r.new_tie_trust
                 elif w > 0.0:
                     w *= 1.0 - r.trust_decay
@@ -241,8 +323,8 @@ def grievance_after_month(g, r):
 
 
 @njit(cache=True)
-def hold_ties(seats, pairs):
-    """Each member's ties, their trust-weighted strength and mean trust; returns the ties (pairs) in the network."""
+def hold_ties(seats, pairs, r):
+    """Each member's ties, their trust-weighted strength, mean trust and reach; returns the ties (pairs) in the network."""
     G, g = pairs.shape[0], pairs.shape[1]
     total = 0
     for s in range(G * g):
@@ -258,6 +340,7 @@ def hold_ties(seats, pairs):
         seat.ties = ties
         seat.strength = strength
         seat.trust_held = strength / ties if ties else 0.0
+        seat.reach = reach_of(seat, r)
         total += ties
     return total // 2
 
@@ -286,15 +369,18 @@ def contribute(seat, part, r):
     times minus what they give now.
     """
     share = offered_share(seat)
-    reach = reach_of(seat, r)
-    for k in range(seat.endowment.size):
-        usual = reach * share * seat.endowment[k]
-        loss = reach * share * seat.full_endowment[k] - usual
+    reach = seat.reach
+    # the record's fields as arrays, taken once (a field read in a loop rebuilds its view every time)
+    endowment, full, contribution, spares = seat.endowment, seat.full_endowment, seat.contribution, seat.spare
+    mobilisation, shortfall = part.mobilisation, part.shortfall
+    for k in range(endowment.size):
+        usual = reach * share * endowment[k]
+        loss = reach * share * full[k] - usual
         spare = max(0.0, r.surge * (usual + loss) - loss)
-        mobilised = part.mobilisation[k] * spare
-        seat.contribution[k] = usual + mobilised
-        seat.spare[k] = spare
-        part.shortfall[k] += loss
+        mobilised = mobilisation[k] * spare
+        contribution[k] = usual + mobilised
+        spares[k] = spare
+        shortfall[k] += loss
 
 
 @njit(cache=True)
@@ -328,10 +414,12 @@ def adaptive_capacity(seats, part, r, n_types):
         if seat.occupied:
             # a capacity, not its use: what each would bring in normal times (a shock's cut and what
             # re-balancing mobilises now count for neither side), shared as far as trust and ties reach
-            usual = offered_share(seat) * reach_of(seat, r)
+            usual = offered_share(seat) * seat.reach
+            full = seat.full_endowment
+            t = seat.type
             for k in range(K):
-                given[seat.type, k] += usual * seat.full_endowment[k]
-                spare[seat.type, k] += r.surge * usual * seat.full_endowment[k]
+                given[t, k] += usual * full[k]
+                spare[t, k] += r.surge * usual * full[k]
     all_spare = spare.sum()
     substitutability = max(0.0, r.rho)  # CES: other kinds can make good a kind lost outright only if rho > 0
     cover = 0.0
@@ -348,7 +436,7 @@ def adaptive_capacity(seats, part, r, n_types):
 
 
 @njit(cache=True)
-def benefits_of(seats, pairs, s, r):
+def benefits_of(own, own_capacity, partners, trust, r, combined):
     """Perceived benefits of taking part, 0-1: the share of what a member can do that partners make possible.
 
     A member draws on a share (partner_access x trust) of what each partner brings to
@@ -356,22 +444,43 @@ def benefits_of(seats, pairs, s, r):
     / (what they can do with partners), both as CES capacities. With substitutable
     kinds any partner adds the same; with complements, partners who bring what the
     member lacks add most; partners who bring little (disengaged, distrusted, cut by a
-    shock) add little.
+    shock) add little. ``own``: the member's endowment and ``own_capacity`` its CES;
+    ``partners``: the committee's contributions (members x kinds); ``trust``: the
+    member's row of trust.
     """
-    g = pairs.shape[1]
-    k, i = s // g, s % g
-    own = seats[s].endowment
-    combined = own.copy()
-    for j in range(g):
-        w = np.float64(pairs[k, i, j].trust)
+    K = own.size
+    for n in range(K):
+        combined[n] = own[n]
+    for j in range(trust.size):
+        w = trust[j]
         if w > 0.0:
-            partner = seats[k * g + j].contribution
-            for n in range(combined.size):
-                combined[n] += r.partner_access * w * partner[n]
+            for n in range(K):
+                combined[n] += r.partner_access * w * partners[j, n]
     with_partners = power_mean(combined, r.rho)
     if with_partners <= 1e-12:
         return 0.0
-    return 1.0 - power_mean(own, r.rho) / with_partners
+    return 1.0 - own_capacity / with_partners
+
+
+@njit(cache=True)
+def committee_benefits(seats, pairs, r):
+    """Every member's benefits (7.9e), a committee at a time: its trust and contributions read once."""
+    G, g = pairs.shape[0], pairs.shape[1]
+    K = seats[0].contribution.size
+    partners = np.empty((g, K))
+    trust = np.empty((g, g))
+    combined = np.empty(K)
+    for k in range(G):
+        for i in range(g):
+            contribution = seats[k * g + i].contribution
+            for n in range(K):
+                partners[i, n] = contribution[n]
+            for j in range(g):
+                trust[i, j] = pairs[k, i, j].trust
+        for i in range(g):
+            seat = seats[k * g + i]
+            if seat.occupied:
+                seat.benefits = benefits_of(seat.endowment, seat.own_capacity, partners, trust[i], r, combined)
 
 
 @njit(cache=True)
@@ -419,7 +528,7 @@ def members_update(seats, pairs, partnership, rules, n_types, feedback):
     r = rules[0]
     S = seats.size
     G, g = pairs.shape[0], pairs.shape[1]
-    n_ties = hold_ties(seats, pairs)
+    n_ties = hold_ties(seats, pairs, r)
     possible = 0
     part.pool[:] = 0.0
     part.voiced[:] = 0.0
@@ -427,18 +536,22 @@ def members_update(seats, pairs, partnership, rules, n_types, feedback):
     part.shortfall[:] = 0.0
     n_occ = 0
     engagement = 0.0
+    pool, voiced, spare = part.pool, part.voiced, part.spare
     for s in range(S):
         seat = seats[s]
+        contribution, seat_spare = seat.contribution, seat.spare
         if seat.occupied:
             contribute(seat, part, r)
-            part.pool += seat.contribution
-            part.voiced += seat.voice * seat.contribution
-            part.spare += seat.spare
+            for k in range(pool.size):  # explicit loops: no temporary arrays per member
+                pool[k] += contribution[k]
+                voiced[k] += seat.voice * contribution[k]
+                spare[k] += seat_spare[k]
             n_occ += 1
             engagement += seat.engagement
         else:
-            seat.contribution[:] = 0.0
-            seat.spare[:] = 0.0
+            for k in range(pool.size):
+                contribution[k] = 0.0
+                seat_spare[k] = 0.0
     for k in range(G):
         n_k = 0
         for i in range(g):
@@ -457,11 +570,11 @@ def members_update(seats, pairs, partnership, rules, n_types, feedback):
     atmosphere = 0.0
     benefit = 0.0
     grievance = 0.0
+    committee_benefits(seats, pairs, r)
     for s in range(S):
         seat = seats[s]
         if not seat.occupied:
             continue
-        seat.benefits = benefits_of(seats, pairs, s, r)
         seat.drawbacks = drawbacks_of(seat, part, r)
         total = seat.benefits + seat.drawbacks
         seat.benefit_share = seat.benefits / total if total > 0.0 else 0.0

@@ -125,6 +125,7 @@ class PartnershipModel(mesa.Model):
         part.support_factor = 1.0
         self.pairs = records(np.zeros((G, g, g), dtype=PAIR))
         self._derive_rules()
+        self._recruit_weights()
         self._seat_constants()
         self._pair_constants(np.arange(S))
 
@@ -212,50 +213,21 @@ class PartnershipModel(mesa.Model):
         chair = self.seats["lead"].reshape(G, g)
         return chair[:, :, None] | chair[:, None, :]
 
-    def _seat_constants(self, slots: np.ndarray | slice = slice(None)) -> None:
-        """Per-seat constants from the seat's type and the parameters (all seats, or just these)."""
+    def _seat_constants(self, slots: np.ndarray | None = None) -> None:
+        """Per-seat constants from the seat's type and the parameters (all seats, or just these; kernels.seat_constants)."""
+        slots = np.arange(self.seats.size) if slots is None else np.asarray(slots, dtype=np.int64)
+        kn.seat_constants(self.seats, slots, TYPE_POWER, TYPE_STAKE, PATIENT_PARTNER, self.rules_record)
+
+    def _recruit_weights(self) -> None:
+        """New organisations' types follow the intended composition (patient partners as far as supported)."""
         p = self.params
-        seats = self.seats
-        kinds = seats["type"][slots]
-        patient = kinds == PATIENT_PARTNER
-        power = TYPE_POWER[kinds]
-        seats["power"][slots] = power
-        seats["stake"][slots] = TYPE_STAKE[kinds]
-        di = p["decision_inclusiveness"]
-        seats["voice"][slots] = di + (1.0 - di) * power
-        # time cost of taking part before protected time (kernels.drawbacks_of): fewer, longer meetings
-        # cost less per month; coordination cuts it; unsupported patient partners pay more
-        seats["time_cost"][slots] = (
-            p["time_cost"]
-            * p["meeting_interval"] ** -p["meeting_cost_exponent"]
-            * (1.0 - p["coordination_time_saving"] * p["coordination"])
-            * (1.0 + (1.0 - p["patient_partner_support"]) * patient)
-        )
-        seats["refill_factor"][slots] = np.where(patient, p["patient_partner_support"], 1.0)
-        lead = seats["lead"][slots]
-        seats["capacity"][slots] = p["tie_capacity"] * np.where(lead, p["lead_capacity"], 1.0)
-        # new organisations' types follow the intended composition (patient partners if supported)
         support = np.where(np.arange(len(STAKEHOLDER_TYPES)) == PATIENT_PARTNER, p["patient_partner_support"], 1.0)
         weights = self._composition * support
         self._recruit_cumulative = np.cumsum(weights / weights.sum()) if weights.sum() > 0 else None
 
     def _pair_constants(self, slots: np.ndarray) -> None:
-        """Per-pair constants of these slots' rows and columns: contact chance, power gap, profile distance."""
-        p = self.params
-        G, g = self.n_groups, self.group_size
-        t = self.seats["type"].reshape(G, g)
-        distance = TYPE_DISTANCE[t[:, :, None], t[:, None, :]]
-        power = TYPE_POWER[t]
-        off = ~np.eye(g, dtype=bool)
-        contact = np.where(self._lead_pairs(), 1.0, 1.0 - p["lead_contact_drop"] * p["centralization"]) * off
-        rows = np.zeros((G, g), dtype=bool)
-        rows.reshape(-1)[slots] = True
-        touched = rows[:, :, None] | rows[:, None, :]
-        pairs = self.pairs
-        pairs["contact"] = np.where(touched, contact, pairs["contact"])
-        pairs["power_gap"] = np.where(touched, np.abs(power[:, :, None] - power[:, None, :]), pairs["power_gap"])
-        pairs["distance"] = np.where(touched, distance, pairs["distance"])
-        pairs["overlap"] = np.where(touched, 1.0 - distance, pairs["overlap"])
+        """Per-pair constants of these slots' rows and columns (kernels.pair_constants, 7.3)."""
+        kn.pair_constants(self.seats, self.pairs, np.asarray(slots, dtype=np.int64), TYPE_DISTANCE, self.rules_record)
 
     def _init_population(self, rng: np.random.Generator) -> None:
         """Abilities to perceive, seek, reach, pay and engage (7.4): a shared factor plus noise."""
@@ -327,7 +299,8 @@ class PartnershipModel(mesa.Model):
         """A meeting (7.7): attendance, contacts, trust, new ties, conflict (kernels.meet)."""
         rng = self._rng_meetings
         u_attend = rng.random(self.seats.size)
-        u_form = rng.random(self.pairs.shape, dtype=np.float32)  # one per pair; pairs i < j are used
+        G, g = self.n_groups, self.group_size
+        u_form = rng.random(G * (g * (g - 1) // 2), dtype=np.float32)  # one per pair i < j of each committee
         kn.meet(self.seats, self.pairs, self.part_record, self.rules_record, u_attend, u_form)
 
     def _turnover(self) -> None:
@@ -382,6 +355,7 @@ class PartnershipModel(mesa.Model):
         if present.size and severity > 0:
             hit = self._hit_sectors(present, severity)
             seats["endowment"][hit] *= 1.0 - severity  # a cut hits everything an organisation can put in
+            self._seat_constants(hit)  # their CES capacity alone changed
             occupied = hit[seats["occupied"][hit]]
             leave = occupied[self._rng_shock.random(occupied.size) < self.params["shock_departure"] * severity]
             self._depart(leave)
@@ -407,6 +381,7 @@ class PartnershipModel(mesa.Model):
         self.params = validate_parameters({**self.params, name: value})
         self.horizon = max(self.horizon, self.params["steps"])
         self._derive_rules()
+        self._recruit_weights()
         self._seat_constants()
         self._pair_constants(np.arange(self.seats.size))
 

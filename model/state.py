@@ -50,8 +50,10 @@ SEAT = np.dtype(
         ("time_cost", "f8"),  # drawback of the time taking part costs
         ("refill_factor", "f8"),  # 1, or patient_partner_support for patient partners' seats
         ("capacity", "f8"),  # working relationships this person can keep up
+        ("own_capacity", "f8"),  # CES capacity of the endowment alone (what the member could do without partners)
         ("strength", "f8"),  # sum of trust on ties
         ("trust_held", "f8"),  # mean trust on ties (0 without ties)
+        ("reach", "f8"),  # share of what the member offers that reaches the group (7.9b)
         ("benefits", "f8"),  # perceived benefits of taking part, 0-1
         ("drawbacks", "f8"),  # perceived drawbacks
         ("benefit_share", "f8"),  # benefits / (benefits + drawbacks)

@@ -288,7 +288,7 @@ def truth_targets(truth: dict[str, float], replicates: int = 20) -> list[dict]:
 )
 def test_parameter_recovery_90_percent_intervals_cover_the_truth(tmp_path, truth):
     path = write_case(tmp_path / "truth.toml", truth_targets(truth), structure=RECOVERY_STRUCTURE, steps=24,
-                      population=30, generations=6, seed=5, min_epsilon=1.0)
+                      population=40, generations=6, seed=5, min_epsilon=1.0)
     case = load_case(path)
     settings = make_settings(case)
     calibrate(case, tmp_path / "out", settings, write_outputs=False)

@@ -165,7 +165,7 @@ def test_shipped_sensitivity_specs_load():
 
     for name in ("structures_morris", "structures_sobol"):
         spec = load_spec(CONFIGS / f"{name}.toml")
-        assert "dummy" in spec.design.names and len(spec.varied) == 22
+        assert "dummy" in spec.design.names and len(spec.varied) == 23
         levels = {"structure", "interpersonal", "operational", "system", "resources"}
         from model.parameters import PARAMETERS
 
