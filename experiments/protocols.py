@@ -54,7 +54,10 @@ def _series_stats(series: dict[str, np.ndarray]) -> dict[str, float]:
 
     synergy = series["synergy"]
     adaptive = series["adaptive_capacity"][1:]
-    at = lambda name, month: float(series[name][min(month, series[name].size - 1)])  # noqa: E731
+
+    def at(name: str, month: int) -> float:
+        return float(series[name][min(month, series[name].size - 1)])
+
     return {
         "months_to_implementation": half_rise_month(series["implementation"]),
         "months_to_implementation_90": rise_month(series["implementation"], 0.9),

@@ -353,8 +353,9 @@ def pattern_checks(quick: bool = False) -> list[Check]:
                        + f"; per-run rank correlation of adaptive capacity with synergy lost {_fmt(rho)} "
                        "(pass: interval > 0, the more diverse table more adaptive in >= 90% of seeds)")
 
-    shock = lambda **p: {f"d{d}": Arm("shock_pair", {"type_diversity": d, **p}, SHOCK, SHOCK_COPIES)  # noqa: E731
-                         for d in diversity}
+    def shock(**p):
+        return {f"d{d}": Arm("shock_pair", {"type_diversity": d, **p}, SHOCK, SHOCK_COPIES) for d in diversity}
+
     add(Check("P5-recovery", "P5", "pattern",
               "At equal size, the partnership with more adaptive capacity loses less synergy to a shock and regains it sooner.",
               "paired difference in synergy lost (less diverse - more diverse; synergy-months over 36 months)",
@@ -557,7 +558,7 @@ def perturbed_value(name: str, factor: float) -> Any | None:
     if p.high is not None:
         value = min(p.high, value)
     if p.kind is int:
-        value = int(round(value))
+        value = round(value)
     return None if value == p.default else value
 
 
@@ -606,7 +607,7 @@ class ValidationPlan:
         return SweepPlan(
             name="validation",
             spec={"validation": {"checks": [c.id for c in self.checks], "conditions": [c.name for c in self.conditions],
-                                 "replicates": self.replicates, "arms": len(self.arms)}},  # fmt: skip
+                                 "replicates": self.replicates, "arms": len(self.arms)}},
             spec_hash=digest,
             base={},
             varied=("arm",),
@@ -637,7 +638,7 @@ def morris_design(names: Sequence[str], bounds: Sequence[Sequence[float]], traje
     for row in X:
         params = {"steps": 60}
         for name, value in zip(names, row, strict=True):
-            params[name] = int(round(value)) if PARAMETERS[name].kind is int else float(value)
+            params[name] = round(value) if PARAMETERS[name].kind is int else float(value)
         keys.append(plain(**params).key)
     return {"problem": problem, "X": X, "keys": keys}
 

@@ -58,12 +58,14 @@ def report_text(plan: Any, verdicts: Any, morris: Any, figures: list[str]) -> st
     lines = [
         "# Pattern validation",
         "",
-        f"{n_pass} of {len(main)} checks pass at the defaults "
-        f"({plan.replicates} replicates per arm, common random numbers: replicate k of every arm has the same seed; "
-        "intervals are 90% bootstrap intervals over replicates). Each check states part of a pattern's claim "
-        "(docs/ODD.md section 1.2): the pattern itself on a per-run statistic, its causal check (cutting the "
-        "mechanism removes it; cutting an unrelated one does not), the horizon check, and checks of the "
-        "mechanisms the model's second version strengthened.",
+        (
+            f"{n_pass} of {len(main)} checks pass at the defaults "
+            f"({plan.replicates} replicates per arm, common random numbers: replicate k of every arm has the same "
+            "seed; intervals are 90% bootstrap intervals over replicates). Each check states part of a pattern's "
+            "claim (docs/ODD.md section 1.2): the pattern itself on a per-run statistic, its causal check (cutting "
+            "the mechanism removes it; cutting an unrelated one does not), the horizon check, and checks of the "
+            "mechanisms the model's second version strengthened."
+        ),
         "",
         "| | check | kind | claim | statistic | value | 90% interval | verdict |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
@@ -87,8 +89,10 @@ def report_text(plan: Any, verdicts: Any, morris: Any, figures: list[str]) -> st
         lines += [
             "## Robustness: each mechanics constant moved by -30% and +30%, one at a time",
             "",
-            f"{len(rob['condition'].unique())} perturbed conditions, {plan.robust_replicates} replicates each. "
-            "A check 'broken by' a condition fails under it; the full table is `robustness.csv`.",
+            (
+                f"{len(rob['condition'].unique())} perturbed conditions, {plan.robust_replicates} replicates each. "
+                "A check 'broken by' a condition fails under it; the full table is `robustness.csv`."
+            ),
             "",
             "| check | conditions | passed | broken by |",
             "| --- | --- | --- | --- |",
@@ -100,9 +104,11 @@ def report_text(plan: Any, verdicts: Any, morris: Any, figures: list[str]) -> st
         lines += [
             "## Which constants the results lean on (Morris screening, +-30% of each)",
             "",
-            "mu* is the mean absolute elementary effect (output units over the constant's range, 0.7 to 1.3 times "
-            "its default); 'noise' is the size an elementary effect would have from replicate noise alone. The five "
-            "constants with the largest mu* for each output (all in `constants_morris.csv`):",
+            (
+                "mu* is the mean absolute elementary effect (output units over the constant's range, 0.7 to 1.3 "
+                "times its default); 'noise' is the size an elementary effect would have from replicate noise alone. "
+                "The five constants with the largest mu* for each output (all in `constants_morris.csv`):"
+            ),
             "",
         ]
         for output, group in morris.groupby("output", sort=False):
@@ -169,7 +175,7 @@ def figure_p1(table: Any, path: Path) -> bool:
     import json
 
     plt = pyplot()
-    data, labels = [], []
+    data = []
     for key, group in table.groupby("arm"):
         arm = json.loads(key)
         if arm["protocol"] == "plain" and set(arm["params"]) == {"population_size", "steps"}:
