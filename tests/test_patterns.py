@@ -17,11 +17,11 @@ from experiments.validate import pattern_checks, run_validation
 QUICK_REPLICATES = 12
 KNOWN_BREAKS = {
     # P5's causal checks fail their pre-set thresholds (docs/ODD.md 1.2): without re-balancing partnerships lose
-    # about 1.4 times the synergy (threshold 1.5), and the more diverse table's advantage shrinks by about 40%
+    # about 1.4 times the synergy (threshold 1.5), and the more diverse table's advantage shrinks by a quarter to 40%
     # (threshold: by half). Re-balancing carries part of P5, not all of it. Strict: a model that mends either
     # is noticed, and its docs must change with it.
     "P5-rebalancing": "without re-balancing about 1.4 times the synergy lost, not 1.5",
-    "P5-cut": "the diversity advantage after a shock shrinks by about 40% without re-balancing, not by half",
+    "P5-cut": "the diversity advantage after a shock (mostly exposure) shrinks by a quarter to 40% without re-balancing",
 }
 
 
