@@ -790,18 +790,19 @@ def structure_verdict(plan: ValidationPlan, table: Any) -> dict[str, Any] | None
     if plan.structure is None:
         return None
     frame = morris_indices(plan, table, plan.structure, ("mean_synergy",)).set_index("constant")
-    parts = {n: (frame.loc[n, "mu_star"], frame.loc[n, "noise"]) for n in ("initial_tie_density", "centralization")}
+    parts = {n: (frame.loc[n, "mu_star"], frame.loc[n, "noise"]) for n in ("initial_tie_density", "centralization",
+                                                                          "lead_type")}  # fmt: skip
     ranks = frame["mu_star"].rank(ascending=False)
     passed = all(mu > noise for mu, noise in parts.values())
     detail = ("Morris over the structural, enabling and resource parameters (full schema ranges, mean synergy over "
               "60 months): " + ", ".join(f"{n} mu* {mu:.3g} (rank {int(ranks[n])} of {len(frame)}) against noise "
                                          f"{noise:.3g}" for n, (mu, noise) in parts.items())
-              + " (pass: both above the replicate noise)")  # fmt: skip
+              + " (pass: all three above the replicate noise)")  # fmt: skip
     return {"check": "N-structure-morris", "pattern": "network", "kind": "mechanism", "condition": "defaults",
             "constant": None, "value": min(mu / noise for mu, noise in parts.values()), "low": math.nan,
-            "high": math.nan, "passed": bool(passed), "statistic": "mu* / replicate noise (smaller of the two)",
-            "claim": "Initial density and centralization still matter: their Morris mu* for mean synergy rises above "
-                     "the replicate noise.", "detail": detail}  # fmt: skip
+            "high": math.nan, "passed": bool(passed), "statistic": "mu* / replicate noise (the smallest of the three)",
+            "claim": "The initial structure (density, centralization, who leads) still matters: its Morris mu* for "
+                     "mean synergy rises above the replicate noise.", "detail": detail}  # fmt: skip
 
 
 def run_validation(

@@ -46,7 +46,7 @@ LEAST_ABLE_SHARE = 5  # the least-able fifth (1/5) of the cohort is the equity m
 assert kn.CONVENING == RESOURCE_KINDS.index("convening"), "model.kernels.CONVENING is out of step with RESOURCE_KINDS"
 
 # parameters that fix the table and the cohort when the model is built
-FIXED_AT_START = ("seats", "type_diversity", "composition", "initial_tie_density", "committee_size",
+FIXED_AT_START = ("seats", "type_diversity", "composition", "initial_tie_density", "committee_size", "lead_type",
                   "financial_resources", "nonfinancial_resources", "population_size", "population_vulnerability",
                   "initial_trust", "endowment_spread", "ability_slope", "ability_specific_sd", "ability_vulnerability_shift")  # fmt: skip
 
@@ -104,7 +104,7 @@ class PartnershipModel(mesa.Model):
         self._composition = self._composition_weights()
         types = self._allocate_types(n)
         seats["type"][seat_slot] = types
-        lead_candidates = np.nonzero(types == STAKEHOLDER_TYPES.index("academic"))[0]
+        lead_candidates = np.nonzero(types == p["lead_type"])[0]  # by default an academic (IMPACT: research-led)
         self.lead_slot = int(seat_slot[lead_candidates[0] if lead_candidates.size else 0])
         for k in range(G):  # the lead chairs its committee; the first seat chairs each other one
             seats["lead"][self.lead_slot if self.lead_slot // g == k else k * g] = True

@@ -164,6 +164,10 @@ PARAMETERS: dict[str, Parameter] = {
            "Share of pairs of members who already have a working relationship at the start."),
         _p("centralization", 0.3, 0, 1, "share", "structure",
            "How much the work runs through the lead: contact with the lead vs among other members."),
+        _p("lead_type", 1, 0, 5, "type index", "structure",
+           "Who leads: the stakeholder type of the lead, by index (0 decision maker, 1 academic, 2 clinician, "
+           "3 administrator, 4 patient partner, 5 community organisation); the first seat of that type, else seat 0.",
+           int),
         _p("committee_size", 12, 4, 60, "people", "structure",
            "Size of the working committees of a partnership too big (over 30 seats) to work as one table.", int),
         # --- interpersonal enabling processes

@@ -278,7 +278,7 @@ def test_live_settings_change_the_running_model_and_are_marked(small: Path) -> N
                 "initial_tie_density": 0.5, "committee_size": 10, "financial_resources": 2.0,
                 "nonfinancial_resources": 2.0, "population_size": 500, "population_vulnerability": 0.7, "steps": 30,
                 "initial_trust": 0.4, "endowment_spread": 0.3, "ability_slope": 1.0, "ability_specific_sd": 0.5,
-                "ability_vulnerability_shift": 1.0}
+                "ability_vulnerability_shift": 1.0, "lead_type": 5}
     assert set(at_reset) == set(FIXED_AT_START) | {"steps"}
     for name, value in at_reset.items():
         assert s.set_parameter(name, value) == "takes effect when you press Reset", name

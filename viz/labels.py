@@ -25,6 +25,7 @@ PARAMETER_LABELS: dict[str, str] = {
     "composition": "Seats by stakeholder type (weights; empty = use the variety above)",
     "initial_tie_density": "Working relationships already there at the start",
     "centralization": "How much the work runs through the lead",
+    "lead_type": "Who leads (0 decision maker, 1 researcher, 2 clinician, 3 manager, 4 patient partner, 5 community organisation)",
     "committee_size": "Committee size (tables of more than 30 seats)",
     "communication": "Quality of communication",
     "power_asymmetry": "Power differences turning into conflict",
