@@ -734,16 +734,23 @@ def turnover(seats, pairs, partnership, rules, u, month):
 
 
 @njit(cache=True)
-def dissolves(seats, partnership, rules):
-    """Another month below a floor (too few members, too little engagement); True when that ends the partnership."""
-    part = partnership[0]
-    r = rules[0]
+def occupancy(seats):
+    """(seats held, their engagement summed), counted now."""
     n_occ = 0
     engagement = 0.0
     for s in range(seats.size):
         if seats[s].occupied:
             n_occ += 1
             engagement += seats[s].engagement
+    return n_occ, engagement
+
+
+@njit(cache=True)
+def dissolves(seats, partnership, rules):
+    """Another month below a floor (too few members, too little engagement); True when that ends the partnership."""
+    part = partnership[0]
+    r = rules[0]
+    n_occ, engagement = occupancy(seats)
     low = n_occ < r.dissolution_seats or engagement < r.dissolution_engagement * n_occ
     part.low_months = part.low_months + 1 if low else 0
     return part.low_months >= r.dissolution_months
@@ -853,12 +860,7 @@ def observe(seats, partnership, month, row):
     update (turnover, a shock, dissolution) count in the month they happen.
     """
     part = partnership[0]
-    n_occ = 0
-    engagement = 0.0
-    for s in range(seats.size):
-        if seats[s].occupied:
-            n_occ += 1
-            engagement += seats[s].engagement
+    n_occ, engagement = occupancy(seats)
     part.occupied = n_occ
     part.engagement = engagement / n_occ if n_occ else 0.0
     D = part.supply.size
