@@ -182,7 +182,7 @@ def funding_scarcity(part, r):
 
 
 @njit(cache=True)
-def conflict_in_contact(a, b, pair, r, scarcity):
+def conflict_in_contact(grievance_a, grievance_b, pair, r, scarcity):
     """Conflict two members meet in a contact, 0-1.
 
     Sources (Lasker et al. 2001; Weiss et al. 2002): power differences when decisions are
@@ -195,7 +195,7 @@ def conflict_in_contact(a, b, pair, r, scarcity):
         + r.miscommunication * (1.0 - r.communication)
         + r.competition * scarcity * pair.overlap
     )
-    return min(1.0, base * (1.0 + r.escalation * 0.5 * (a.grievance + b.grievance)))
+    return min(1.0, base * (1.0 + r.escalation * 0.5 * (grievance_a + grievance_b)))
 
 
 @njit(cache=True)
@@ -214,14 +214,14 @@ def trust_after_meeting(w, contact, upkeep, conflict, r):
 
 
 @njit(cache=True)
-def tie_chance(a, b, pair, r):
+def tie_chance(spare_a, spare_b, pair, r):
     """Chance a meeting starts a working relationship between two members without one.
 
-    They must have a contact, time to spare for a new tie, and (for part of it) a
-    facilitator who introduces them.
+    They must have a contact, time to spare for a new tie (``spare_a``, ``spare_b``:
+    time_to_spare of each), and (for part of it) a facilitator who introduces them.
     """
     brokered = 1.0 - r.brokerage + r.brokerage * r.leadership
-    return pair.contact * r.tie_formation * brokered * min(time_to_spare(a), time_to_spare(b))
+    return pair.contact * r.tie_formation * brokered * min(spare_a, spare_b)
 
 
 @njit(cache=True)
@@ -244,55 +244,70 @@ def meet(seats, pairs, partnership, rules, u_attend, u_form):
     n_upper = g * (g - 1) // 2
     n_occ = 0
     n_att = 0
+    # what the pair loop needs of each member, read once into plain arrays
+    present = np.zeros(S, dtype=np.bool_)
+    upkeep = np.empty(S)
+    spare = np.empty(S)
+    grievance = np.empty(S)
     for s in range(S):
         seat = seats[s]
         seat.attended = False
         seat.exposure = 0.0
+        upkeep[s] = attention(seat)
+        spare[s] = time_to_spare(seat)
+        grievance[s] = seat.grievance
         if seat.occupied:
             n_occ += 1
             if u_attend[s] < attendance_chance(seat, r):
                 seat.attended = True
+                present[s] = True
                 n_att += 1
     scarcity = funding_scarcity(part, r)
     met = np.zeros(S)  # contact weight each member had
+    exposure = np.zeros(S)  # conflict met, weighted by contact
+    keep = 1.0 - r.trust_decay
     all_contact = 0.0
     all_conflict = 0.0
     for k in range(G):
         base = k * g
         for i in range(g):
-            a = seats[base + i]
+            a = base + i
             for j in range(i + 1, g):
-                b = seats[base + j]
+                b = base + j
                 pair = pairs[k, i, j]
                 w = np.float64(pair.trust)
-                together = a.attended and b.attended
-                if together:
+                if present[a] and present[b]:
                     contact = np.float64(pair.contact)
-                    conflict = conflict_in_contact(a, b, pair, r, scarcity)
-                    met[base + i] += contact
-                    met[base + j] += contact
-                    a.exposure += contact * conflict
-                    b.exposure += contact * conflict
+                    conflict = conflict_in_contact(grievance[a], grievance[b], pair, r, scarcity)
+                    met[a] += contact
+                    met[b] += contact
+                    exposure[a] += contact * conflict
+                    exposure[b] += contact * conflict
                     all_contact += contact
                     all_conflict += contact * conflict
                     if w > 0.0:
-                        w = trust_after_meeting(w, contact, min(attention(a), attention(b)), conflict, r)
-                    elif u_form[k * n_upper + i * g - (i * (i + 1)) // 2 + j - i - 1] < tie_chance(a, b, pair, r):
+                        w = trust_after_meeting(w, contact, min(upkeep[a], upkeep[b]), conflict, r)
+                    elif u_form[k * n_upper + i * g - (i * (i + 1)) // 2 + j - i - 1] < tie_chance(
+                        spare[a], spare[b], pair, r
+                    ):
                         w = r.new_tie_trust
+                    else:
+                        continue  # no tie, none formed: nothing to write
                 elif w > 0.0:
-                    w *= 1.0 - r.trust_decay
+                    w *= keep
+                else:
+                    continue
                 if w < TIE_FLOOR:
                     w = 0.0
                 pair.trust = w
                 pairs[k, j, i].trust = w
     for s in range(S):
-        seat = seats[s]
         if met[s] > 0.0:
-            seat.exposure /= met[s]
+            seat = seats[s]
+            seat.exposure = exposure[s] / met[s]
             seat.grievance = grievance_after_meeting(seat.grievance, seat.exposure)
     part.attendance = n_att / n_occ if n_occ else 0.0
     part.conflict = all_conflict / all_contact if all_contact > 0.0 else 0.0
-
 
 TIE_FLOOR = 0.02  # a tie whose trust falls below this is gone [convention]
 
