@@ -52,7 +52,6 @@ def _model(params: dict[str, Any], seed: int):
 def _series_stats(series: dict[str, np.ndarray]) -> dict[str, float]:
     from model.dynamics import half_rise_month, rise_month
 
-    synergy = series["synergy"]
     adaptive = series["adaptive_capacity"][1:]
 
     def at(name: str, month: int) -> float:
@@ -73,7 +72,6 @@ def _series_stats(series: dict[str, np.ndarray]) -> dict[str, float]:
         "p90_adaptive": float(np.percentile(adaptive, 90)) if adaptive.size else math.nan,
         "mean_grievance": float(series["grievance"][1:].mean()),
         "max_density": float(series["network_density"].max()),
-        "final_synergy_check": float(synergy[-1]),
     }
 
 
