@@ -91,31 +91,51 @@ class CalibrationError(ValueError):
 # ---------------------------------------------------------------------------- model, prior, distance
 @dataclass(frozen=True)
 class CaseSimulator:
-    """The model as pyabc sees it: parameters in, the observed outputs (``output@month``) out.
+    """The model as pyabc sees it: parameters in, the observed quantities (``output@month``) out.
 
     The run's seed is drawn from numpy's global generator, which the sampler
     seeds for every evaluation; it is returned as ``_seed`` so any particle can be replayed.
+    With a ``design`` (a case with tables) the run is observed by the virtual evaluator
+    (``calibration.observe``) and its tables summarised as the case's were.
     """
 
     fixed: dict[str, Any]
     names: tuple[str, ...]
     observations: tuple[Observation, ...]
+    design: Any = None
+    types: tuple[int, ...] = ()
 
     def parameters(self, pars: dict[str, Any]) -> dict[str, Any]:
         return {**self.fixed, **{name: float(pars[name]) for name in self.names}}
 
     def __call__(self, pars: dict[str, Any]) -> dict[str, float]:
-        from model.model import PartnershipModel
-
         seed = int(np.random.randint(0, SEED_MASK, dtype=np.int64))
-        model = PartnershipModel(seed=seed, **self.parameters(pars))
+        values = simulate_observations(self.parameters(pars), seed, self.observations, self.design, self.types)
+        return {"_seed": seed, **values}
+
+
+def simulate_observations(params: dict[str, Any], seed: int, observations: Sequence[Observation],
+                          design: Any = None, types: Sequence[int] = ()) -> dict[str, float]:
+    """One run's value of each observation, by key: outputs from its series, statistics from its observed tables."""
+    from model.model import PartnershipModel
+
+    model = PartnershipModel(seed=seed, **params)
+    statistics: dict[str, float] = {}
+    if design is not None:
+        from calibration.observe import observe_model
+        from calibration.tables import statistic_values
+
+        statistics = statistic_values(observe_model(model, design.waves, design.evaluator_sections()), design, types)
+    else:
         model.run()
-        return {"_seed": seed, **observed_values(model.series(), self.observations)}
+    series = model.series()
+    return {obs.key: float(series[obs.output][obs.month]) if obs.source == "targets"
+            else statistics.get(obs.key, math.nan) for obs in observations}
 
 
 def observed_values(series: dict[str, np.ndarray], observations: Sequence[Observation]) -> dict[str, float]:
-    """The simulated value of each observation, by its key."""
-    return {obs.key: float(series[obs.output][obs.month]) for obs in observations}
+    """The simulated value of each [[targets]] observation, by its key (a run's series)."""
+    return {obs.key: float(series[obs.output][obs.month]) for obs in observations if obs.source == "targets"}
 
 
 @dataclass(frozen=True)
@@ -489,7 +509,8 @@ def _stop_reason(settings: Settings, generations: int, total: int, eps: float | 
 
 def build_abc(case: Case, settings: Settings, sampler: Sampler) -> pyabc.ABCSMC:
     """The pyabc ABCSMC object of a case and settings (the same for a new and a resumed calibration)."""
-    simulator = CaseSimulator(case.fixed_parameters(), tuple(settings.ranges), case.observations)
+    simulator = CaseSimulator(case.fixed_parameters(), tuple(settings.ranges), case.observations, case.design,
+                              case.types)
     return pyabc.ABCSMC(
         simulator,
         make_prior(settings.ranges),

@@ -65,6 +65,8 @@ from model.outputs import OUTPUT_MEANINGS, OUTPUTS
 from model.parameters import PARAMETERS, ParameterError, validate_parameters
 from model.seeds import MAX_SEED, SEED_RULE
 
+MISSING_DISTANCE = 5.0  # distance of a statistic a simulation cannot give (calibration.tables)
+
 DATA_DIR: Path = Path(__file__).with_name("data")
 
 # Outputs a target may name: every per-step output but the month itself.
@@ -85,7 +87,8 @@ TOP_LEVEL: dict[str, tuple[bool, str]] = {
     "structure": (False, "a table of fixed parameter values (seats, [structure.composition], ...)"),
     "priors": (False, "a table of prior ranges: name = [low, high]"),
     "settings": (False, "a table of calibration settings"),
-    "targets": (True, "one or more [[targets]] tables"),
+    "tables": (False, "a table naming the evaluators' CSV files: survey, attendance, roster"),
+    "targets": (False, "one or more [[targets]] tables (required unless [tables] names a table)"),
 }
 PROVENANCE_KEYS: dict[str, tuple[bool, str]] = {
     "citation": (True, "a non-empty string: the source of the data (or how synthetic data were made)"),
@@ -127,7 +130,8 @@ class Observation:
     sd: float | None = None
     low: float | None = None
     high: float | None = None
-    target: int = 1  # the [[targets]] entry (1-based) it comes from
+    target: int = 1  # the [[targets]] entry (1-based) it comes from; a table's statistics share one number
+    source: str = "targets"  # "targets", or the table a statistic summarises (survey, attendance, roster)
 
     @property
     def key(self) -> str:
@@ -144,7 +148,12 @@ class Observation:
         return self.value if self.value is not None else 0.5 * (self.low + self.high)
 
     def distance(self, simulated: float) -> float:
-        """Normalised distance: |sim - value| / sd; for an interval 0 inside, the gap / half its width outside."""
+        """Normalised distance: |sim - value| / sd; for an interval 0 inside, the gap / half its width outside.
+
+        A value the simulation cannot give (nan: no respondents, a type absent) is MISSING_DISTANCE away.
+        """
+        if math.isnan(simulated):
+            return MISSING_DISTANCE
         if self.value is not None:
             return abs(simulated - self.value) / self.sd
         half = 0.5 * (self.high - self.low)
@@ -173,6 +182,10 @@ class Case:
     settings: dict[str, Any]  # every setting, defaults filled in
     observations: tuple[Observation, ...]
     targets: tuple[dict[str, Any], ...] = field(default=(), repr=False)  # the [[targets]] tables as written
+    tables: dict[str, Path] = field(default_factory=dict)  # the evaluators' tables it names, by kind
+    evaluation: Any = field(default=None, repr=False)  # those tables as read (calibration.observe.Evaluation)
+    design: Any = None  # what they collected (calibration.tables.Design), None without tables
+    types: tuple[int, ...] = ()  # stakeholder types whose attendance and departures are summarised
 
     @property
     def steps(self) -> int:
@@ -241,7 +254,25 @@ def load_case(name_or_path: str | Path) -> Case:
     structure = _structure(doc.get("structure", {}), settings["steps"], fail, path)
     priors = _priors(doc.get("priors", {}), fail)
     seats = validate_parameters({**structure, "steps": settings["steps"]})["seats"]
-    observations = _targets(doc["targets"], settings["steps"], seats, fail)
+    tables = _table_paths(doc.get("tables", {}), path, fail)
+    if not tables and "targets" not in doc:
+        raise fail("targets", "missing: a case needs [[targets]] or [tables] (or both)",
+                   allowed="one or more [[targets]] tables, or [tables] naming survey, attendance or roster files")
+    observations = _targets(doc.get("targets", []), settings["steps"], seats, fail)
+    evaluation = design = None
+    types: tuple[int, ...] = ()
+    if tables:
+        from calibration.tables import TableError, design_of, read_tables
+
+        try:
+            evaluation = read_tables(tables, settings["steps"], path)
+        except TableError as exc:
+            raise CaseError(str(exc)) from None
+        design = design_of(evaluation, tables)
+        types = tuple(sorted(set(evaluation.roster["type"].tolist()) | set(evaluation.attendance["type"].tolist())))
+        observations += table_observations(evaluation, design, types, first=len(doc.get("targets", [])) + 1)
+        for kind in sorted(tables):
+            digest = hashlib.sha256((digest + hashlib.sha256(tables[kind].read_bytes()).hexdigest()).encode()).hexdigest()
     return Case(
         name=doc["name"].strip(),
         path=path,
@@ -252,8 +283,51 @@ def load_case(name_or_path: str | Path) -> Case:
         priors=priors,
         settings=settings,
         observations=observations,
-        targets=tuple(doc["targets"]),
+        targets=tuple(doc.get("targets", [])),
+        tables=tables,
+        evaluation=evaluation,
+        design=design,
+        types=types,
     )
+
+
+def _table_paths(table: dict[str, Any], path: Path, fail) -> dict[str, Path]:
+    """The tables a case names, as paths (relative ones from the case file's folder); each must be a file."""
+    from calibration.tables import TABLE_KINDS
+
+    out: dict[str, Path] = {}
+    for kind, v in table.items():
+        fld = f"tables.{kind}"
+        if kind not in TABLE_KINDS:
+            raise fail(fld, f"unknown table; allowed tables are {', '.join(TABLE_KINDS)}", v, ", ".join(TABLE_KINDS))
+        if not isinstance(v, str) or not v.strip():
+            raise fail(fld, f"{v!r} is not allowed: it must be a CSV file's path", v, "a path (relative to the case file)")
+        file = Path(v).expanduser()
+        file = file if file.is_absolute() else path.parent / file
+        if file_kind(file, CaseError) != "file":
+            raise fail(fld, f"{v!r}: no such file ({file})", v, "an existing CSV file (relative to the case file)")
+        out[kind] = file
+    return out
+
+
+def table_observations(evaluation: Any, design: Any, types: tuple[int, ...], first: int) -> tuple[Observation, ...]:
+    """The statistics of the tables as observations: value +- sd, sd = sqrt(2) x the sampling error.
+
+    The simulated statistic has about the same sampling error as the observed one, so
+    their difference has twice its variance. A table's statistics share one target number
+    (survey, attendance and roster in that order, after the [[targets]] entries).
+    """
+    from calibration.tables import TABLE_KINDS, summarise
+
+    numbers = {kind: first + i for i, kind in enumerate(k for k in TABLE_KINDS if k in design.tables)}
+    out = []
+    for stat in summarise(evaluation, design, types):
+        if math.isnan(stat.value):
+            continue  # the observed tables cannot give it (a wave without answers to a section)
+        output, month = stat.key.rsplit("@", 1)
+        out.append(Observation(output, int(month), value=stat.value, sd=math.sqrt(2.0) * stat.se,
+                               target=numbers[stat.table], source=stat.table))
+    return tuple(out)
 
 
 def _provenance(table: dict[str, Any], fail) -> dict[str, Any]:

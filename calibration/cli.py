@@ -50,7 +50,117 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     )
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.set_defaults(handler=cmd_calibrate)
+    add_observe_parser(subparsers)
+    from calibration.recovery_cli import add_parser as add_recovery_parser
+
+    add_recovery_parser(subparsers)
     return p
+
+
+def add_observe_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Add ``observe``: the data a virtual evaluator would hold about one run, and a case file for them."""
+    p = subparsers.add_parser(
+        "observe",
+        help="run the model once and write what an evaluation team would hold: survey waves, attendance, roster",
+        description="Runs the model once and writes into DIR the tables a virtual evaluator records"
+        " (docs/ODD.md 4.12): survey.csv (PSAT sections plus trust and mistrust, 1-5, 'dk' for don't know),"
+        " attendance.csv, roster.csv, milestones.csv, the same as Parquet, and case.toml: a case file that"
+        " references them, labelled synthetic, with the true parameter values in its provenance"
+        " (phc-synergy calibrate DIR/case.toml --out ...).",
+    )
+    p.add_argument("--scenario", metavar="NAME|FILE", default="default",
+                   help="shipped scenario or .toml file (default: default)")
+    p.add_argument("--set", metavar="NAME=VALUE", action="append", default=[], dest="overrides",
+                   help="set a parameter (repeatable), e.g. --set seats=18 --set leadership=0.3")
+    p.add_argument("--seed", metavar="S", help="run seed (default: drawn at random and printed)")
+    p.add_argument("--steps", metavar="N", help="months to simulate (default: the scenario's)")
+    p.add_argument("--waves", metavar="M,...", default="12,24,36",
+                   help="months of the survey waves (default: 12,24,36; each within the run)")
+    p.add_argument("--name", metavar="NAME", help="the case's name (default: the folder's name)")
+    p.add_argument("--out", metavar="DIR", required=True, help="the folder to write (new, or empty)")
+    p.set_defaults(handler=cmd_observe)
+    return p
+
+
+def cmd_observe(args: argparse.Namespace) -> int:
+    """Run ``phc-synergy observe``."""
+    import secrets
+
+    from model.cli import UserError, _parse_overrides, _seed, _write_all_atomic
+    from model.parameters import PARAMETERS, validate_parameters
+    from model.scenarios import load_scenario
+
+    seed_given = args.seed is not None
+    seed = _seed(args.seed) if seed_given else secrets.randbits(32)
+    base = load_scenario(args.scenario)
+    overrides = _parse_overrides(args.overrides)
+    if args.steps is not None:
+        overrides["steps"] = PARAMETERS["steps"].validate(args.steps, where="--steps")
+    given = {**base, **overrides}
+    params = validate_parameters(given)
+    steps = params["steps"]
+    waves = _months_list("--waves", args.waves, steps)
+    out = Path(args.out).expanduser()
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise UserError(f"--out {str(out)!r}: {'not a folder' if not out.is_dir() else 'the folder is not empty'};"
+                        " allowed: a new or empty folder (observe never overwrites)")
+    name = args.name if args.name is not None else (out.resolve().name or "observed")
+    if not name.strip():
+        raise UserError(f"--name {args.name!r}: allowed: a non-empty name")
+    if not seed_given:
+        print(f"seed {seed} (drawn at random; replay with --seed {seed})")
+
+    from calibration.observe import observe_run
+    from calibration.tables import COLUMNS, case_document, frame, table_rows
+    from model.toml_writer import dumps
+
+    evaluation = observe_run(params, seed, waves)
+    files = {kind: f"{kind}.csv" for kind in ("survey", "attendance", "roster")}
+    doc = case_document(evaluation, params, given, name.strip(), files)
+    text = dumps(doc, header="Synthetic evaluation data made by phc-synergy observe: not observed data.\n"
+                 "Calibrate with: phc-synergy calibrate case.toml --out DIR")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"--out {str(out)!r}: cannot create the folder: {exc.strerror or exc}") from None
+
+    def csv_writer(kind: str):
+        import csv
+
+        def write(f) -> None:
+            w = csv.writer(f, lineterminator="\n")
+            w.writerow(COLUMNS[kind])
+            w.writerows(table_rows(evaluation, kind))
+        return write
+
+    writers = []
+    for kind in ("survey", "attendance", "roster", "milestones"):
+        writers.append((out / f"{kind}.csv", csv_writer(kind), False))
+        df = frame(evaluation, kind)
+        writers.append((out / f"{kind}.parquet", lambda f, df=df: df.to_parquet(f, index=False), True))
+    writers.append((out / "case.toml", lambda f: f.write(text), False))
+    _write_all_atomic(writers)
+    s, a, r = evaluation.survey, evaluation.attendance, evaluation.roster
+    respondents = [len({int(x) for x in s["respondent"][s["wave"] == w]}) for w in waves]
+    print(f"observed months 0-{steps}: {len(r['person'])} people on the roster ({int((r['left'] < 0).sum())} at the"
+          f" end), {len(a['month'])} attendance records ({a['attended'].mean():.0%} attended),"
+          f" survey waves {', '.join(map(str, waves))} with {', '.join(map(str, respondents))} respondents")
+    print(f"wrote {out}: case.toml, survey, attendance, roster, milestones (.csv and .parquet)")
+    return 0
+
+
+def _months_list(option: str, text: str, steps: int) -> list[int]:
+    """A comma list of increasing months within [1, steps]."""
+    from model.cli import UserError
+
+    allowed = f"increasing whole months in [1, {steps}] (the run's steps), e.g. 12,24,36"
+    try:
+        months = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise UserError(f"{option} {text!r} is not allowed: {allowed}") from None
+    if not months or any(not 1 <= m <= steps for m in months) or months != sorted(set(months)):
+        raise UserError(f"{option} {text!r} is not allowed: {allowed}")
+    return months
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:

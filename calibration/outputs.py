@@ -99,18 +99,12 @@ def generations_frame(history: Any) -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------------------- posterior predictive check
-def _ppc_batch(item: tuple[dict[str, Any], list[tuple[dict[str, float], int]], tuple[Observation, ...]]) -> list:
+def _ppc_batch(item: tuple) -> list:
     """Run the model at each (draw, seed) of a batch; the simulated value of each observation."""
-    from calibration.abc import observed_values
-    from model.model import PartnershipModel
+    from calibration.abc import simulate_observations
 
-    fixed, draws, observations = item
-    out = []
-    for draw, seed in draws:
-        model = PartnershipModel(seed=seed, **{**fixed, **draw})
-        model.run()
-        out.append(observed_values(model.series(), observations))
-    return out
+    fixed, draws, observations, design, types = item
+    return [simulate_observations({**fixed, **draw}, seed, observations, design, types) for draw, seed in draws]
 
 
 def ppc_draws(posterior: pd.DataFrame, names: Sequence[str], n: int, root_seed: int) -> list[tuple[dict, int]]:
@@ -133,7 +127,7 @@ def run_ppc(case: Case, posterior: pd.DataFrame, names: Sequence[str], n: int, r
     draws = ppc_draws(posterior, names, n, root_seed)
     fixed = {k: v for k, v in case.fixed_parameters().items() if k not in names}
     size = max(1, min(25, math.ceil(n / (4 * max(1, engine.workers)))))
-    batches = [(fixed, draws[i:i + size], case.observations) for i in range(0, n, size)]
+    batches = [(fixed, draws[i:i + size], case.observations, case.design, case.types) for i in range(0, n, size)]
     index = {id(b): i for i, b in enumerate(batches)}
     results: list[list | None] = [None] * len(batches)
     for item, values, error in engine.map(_ppc_batch, batches):
@@ -151,7 +145,7 @@ def ppc_frame(case: Case, simulated: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for obs in case.observations:
         sim = simulated[obs.key].to_numpy(dtype=float)
-        q05, median, q95 = np.quantile(sim, [0.05, 0.5, 0.95])
+        q05, median, q95 = np.nanquantile(sim, [0.05, 0.5, 0.95]) if np.isfinite(sim).any() else (np.nan,) * 3
         if obs.kind == "value":
             inside = q05 <= obs.value <= q95
         else:
@@ -159,11 +153,12 @@ def ppc_frame(case: Case, simulated: pd.DataFrame) -> pd.DataFrame:
         rows.append({
             "target": obs.target, "output": obs.output, "month": obs.month, "kind": obs.kind,
             "value": obs.value, "sd": obs.sd, "low": obs.low, "high": obs.high,
-            "sim_mean": float(sim.mean()), "sim_median": float(median), "sim_q05": float(q05), "sim_q95": float(q95),
+            "sim_mean": float(np.nanmean(sim)) if np.isfinite(sim).any() else math.nan, "sim_median": float(median), "sim_q05": float(q05), "sim_q95": float(q95),
             "share_met": float(np.mean([obs.met(x) for x in sim])),
             "observed_in_sim_90": bool(inside),
             "mean_distance": float(np.mean([obs.distance(x) for x in sim])),
-            "note": case.targets[obs.target - 1].get("note", "") if case.targets else "",
+            "note": case.targets[obs.target - 1].get("note", "") if obs.source == "targets" else obs.source,
+            "source": obs.source,
         })
     return pd.DataFrame(rows)
 
@@ -234,8 +229,35 @@ def figure_pairs(posterior: pd.DataFrame, summary: pd.DataFrame, path: Path) -> 
     _save(fig, path)
 
 
+def figure_ppc_tables(case: Case, ppc: pd.DataFrame, path: Path) -> None:
+    """The tables' statistics: each simulated 90% interval and median in observed sds from the observed value."""
+    plt = _pyplot()
+    d = ppc[ppc.source != "targets"].reset_index(drop=True)
+    sd = d.sd.to_numpy(float)
+    lo, med, hi = ((d[c].to_numpy(float) - d.value.to_numpy(float)) / sd for c in ("sim_q05", "sim_median", "sim_q95"))
+    y = np.arange(len(d))[::-1]
+    fig, ax = plt.subplots(figsize=(7.5, 1.2 + 0.19 * len(d)))
+    colours = {"survey": "#4c78a8", "attendance": "#f58518", "roster": "#54a24b"}
+    for source, colour in colours.items():
+        rows = (d.source == source).to_numpy()
+        if rows.any():
+            ax.errorbar(med[rows], y[rows], xerr=np.vstack([med[rows] - lo[rows], hi[rows] - med[rows]]), fmt="o",
+                        ms=3, color=colour, lw=1.2, capsize=2, label=f"{source}: simulated median, 90%")
+    ax.axvline(0, color="black", lw=1)
+    ax.axvspan(-1, 1, color="grey", alpha=0.15, label="within 1 sd of the observed")
+    ax.set_yticks(y)
+    ax.set_yticklabels([f"{o}@{m}" for o, m in zip(d.output, d.month, strict=True)], fontsize=6)
+    ax.set_xlabel("(simulated - observed) / sd", fontsize=8)
+    ax.tick_params(axis="x", labelsize=7)
+    ax.legend(fontsize=7, loc="lower right")
+    ax.set_title(f"Posterior predictive check of the tables' statistics: {case.name}", fontsize=9)
+    fig.tight_layout()
+    _save(fig, path)
+
+
 def figure_ppc(case: Case, ppc: pd.DataFrame, path: Path) -> None:
     plt = _pyplot()
+    ppc = ppc[ppc.source == "targets"]
     outputs = list(dict.fromkeys(ppc.output))
     k = len(outputs)
     cols = min(2, k)
@@ -376,6 +398,10 @@ def write_outputs(case: Case, settings: Any, history: Any, out: Path, engine: An
     if len(names) >= 2:
         figure_pairs(posterior, summary, out / "pairs.png")
         files.append(out / "pairs.png")
-    figure_ppc(case, ppc, out / "ppc.png")
-    files.append(out / "ppc.png")
+    if (ppc.source == "targets").any():
+        figure_ppc(case, ppc, out / "ppc.png")
+        files.append(out / "ppc.png")
+    if (ppc.source != "targets").any():
+        figure_ppc_tables(case, ppc, out / "ppc_tables.png")
+        files.append(out / "ppc_tables.png")
     return files
