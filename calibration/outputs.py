@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from calibration.cases import Case, Observation
+from calibration.cases import Case
 from model.parameters import validate_parameters
 from model.scenarios import Scenario, ScenarioError, scenario_from_doc
 from model.toml_writer import dumps
