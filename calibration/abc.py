@@ -72,7 +72,7 @@ import numpy as np
 import pyabc
 from pyabc.sampler import Sampler
 
-from calibration.cases import SETTINGS, Case, Observation, check_calibrated_name
+from calibration.cases import MISSING_DISTANCE, SETTINGS, Case, Observation, check_calibrated_name
 from experiments.lock import LOCK, FolderLock
 from model.parameters import PARAMETERS
 from model.seeds import MAX_SEED, SEED_RULE, is_seed
@@ -159,6 +159,52 @@ def target_distances(x: dict[str, float], observations: Sequence[Observation]) -
 def case_distance(x: dict[str, float], observations: Sequence[Observation]) -> float:
     """The distance of a simulation to the case: its worst-met target's distance."""
     return max(target_distances(x, observations).values())
+
+
+class StandardisedStatistics(pyabc.sumstat.Sumstat):
+    """A simulation's observed quantities as z-scores against the case: (x - value) / sd, in the case's order.
+
+    The first step of the tables' distance (semi-automatic ABC below). An interval
+    counts from its centre in half-widths; a quantity the run cannot give (nan) is
+    MISSING_DISTANCE away; the run's seed is left out.
+    """
+
+    def __init__(self, observations: Sequence[Observation]):
+        super().__init__()
+        self.keys = [obs.key for obs in observations]
+        self.centre = np.array([obs.centre for obs in observations])
+        self.scale = np.array([obs.sd if obs.kind == "value" else 0.5 * (obs.high - obs.low) for obs in observations])
+
+    def __call__(self, data: dict[str, float] | np.ndarray) -> np.ndarray:
+        # pyabc hands a dict, or an array in the order of the observed data's keys (the case's order)
+        x = np.array([float(data[k]) for k in self.keys]) if isinstance(data, dict) else np.asarray(data, float)
+        z = (x - self.centre) / self.scale
+        return np.where(np.isfinite(z), z, MISSING_DISTANCE)
+
+    def get_ids(self) -> list[str]:
+        return list(self.keys)
+
+
+TABLE_FIT_GENERATIONS = (0, 2)  # generations at which the regression of parameters on statistics is (re)fitted
+
+
+def table_distance(observations: Sequence[Observation]) -> pyabc.Distance:
+    """The distance of a case with tables: semi-automatic ABC (Fearnhead and Prangle 2012), with pyabc's parts.
+
+    The tables give dozens of statistics, most of them noisy and each informative about
+    a few parameters; a plain distance over all of them is dominated by noise. So the
+    statistics (as z-scores) are first mapped to predictions of the calibrated
+    parameters by a linear regression fitted on the simulations themselves (pyabc's
+    PredictorSumstat with LinearPredictor, fitted on the prior sample and refitted at
+    generation 2), and the distance is the Euclidean distance between predicted
+    parameters, each scaled by its spread in the last generation (AdaptivePNormDistance).
+    """
+    from pyabc.predictor import LinearPredictor
+    from pyabc.sumstat import PredictorSumstat
+
+    sumstat = PredictorSumstat(LinearPredictor(), fit_ixs=set(TABLE_FIT_GENERATIONS),
+                               pre=StandardisedStatistics(observations))
+    return pyabc.PNormDistance(p=2, sumstat=sumstat)
 
 
 def prior_ranges(case: Case, names: Sequence[str] | None = None) -> dict[str, tuple[float, float]]:
@@ -511,12 +557,13 @@ def build_abc(case: Case, settings: Settings, sampler: Sampler) -> pyabc.ABCSMC:
     """The pyabc ABCSMC object of a case and settings (the same for a new and a resumed calibration)."""
     simulator = CaseSimulator(case.fixed_parameters(), tuple(settings.ranges), case.observations, case.design,
                               case.types)
+    tables = case.design is not None
     return pyabc.ABCSMC(
         simulator,
         make_prior(settings.ranges),
-        CaseDistance(case.observations),
+        table_distance(case.observations) if tables else CaseDistance(case.observations),
         population_size=settings.population,
-        eps=FlooredMedianEpsilon(settings.min_epsilon),
+        eps=pyabc.MedianEpsilon() if tables else FlooredMedianEpsilon(settings.min_epsilon),
         sampler=sampler,
     )
 
@@ -533,12 +580,14 @@ def calibrate(
     write_outputs: bool = True,
     engine: Any = None,
     on_start: Callable[[], None] | None = None,
+    keep_engine: bool = False,
 ) -> CalibrationResult:
     """Calibrate the model to ``case`` with ABC-SMC; the history and outputs go to the folder ``out``.
 
     The particles run on ``engine`` when given (an ``experiments.engine.Engine``, closed at the end),
     else on ``make_engine(workers, scheduler)``. The folder is checked, and the engine started, before
     anything is written; ``on_start`` is called once all that went well (where the command says what starts).
+    With ``keep_engine`` a given engine stays open (``recovery`` runs many calibrations on one).
     """
     from experiments.engine import make_engine
 
@@ -585,7 +634,7 @@ def calibrate(
                     _write_json(out / META, meta)
                 raise
     finally:
-        if engine is not None:
+        if engine is not None and not keep_engine:
             engine.close()
 
 

@@ -259,6 +259,8 @@ def load_case(name_or_path: str | Path) -> Case:
         raise fail("targets", "missing: a case needs [[targets]] or [tables] (or both)",
                    allowed="one or more [[targets]] tables, or [tables] naming survey, attendance or roster files")
     observations = _targets(doc.get("targets", []), settings["steps"], seats, fail)
+    if tables and "min_epsilon" not in doc.get("settings", {}):
+        settings["min_epsilon"] = 0.0  # the tables' distance has no unit to stop at (calibration.abc.table_distance)
     evaluation = design = None
     types: tuple[int, ...] = ()
     if tables:

@@ -63,7 +63,7 @@ def add_observe_parser(subparsers: argparse._SubParsersAction) -> argparse.Argum
         "observe",
         help="run the model once and write what an evaluation team would hold: survey waves, attendance, roster",
         description="Runs the model once and writes into DIR the tables a virtual evaluator records"
-        " (docs/ODD.md 4.12): survey.csv (PSAT sections plus trust and mistrust, 1-5, 'dk' for don't know),"
+        " (docs/ODD.md 4.11.1): survey.csv (PSAT sections plus trust and mistrust, 1-5, 'dk' for don't know),"
         " attendance.csv, roster.csv, milestones.csv, the same as Parquet, and case.toml: a case file that"
         " references them, labelled synthetic, with the true parameter values in its provenance"
         " (phc-synergy calibrate DIR/case.toml --out ...).",

@@ -1,4 +1,4 @@
-"""The virtual evaluator: the data an evaluation team would hold about a run (docs/ODD.md 4.12).
+"""The virtual evaluator: the data an evaluation team would hold about a run (docs/ODD.md 4.11.1).
 
     evaluation = observe_run(params, seed=7, waves=(12, 24, 36))
     evaluation.survey      # PSAT answers: wave, respondent, type, section, item, answer (0 = "don't know")
@@ -13,7 +13,7 @@ dict of numpy columns (:mod:`calibration.tables` writes, reads and summarises th
 The measurement model (how an answer arises from the state) is one short function per
 step below: who is asked, who answers, what each section measures, the respondent's
 bias and halo, the item's noise, and "don't know". Its constants are conventions of
-survey research, set here once and documented in docs/ODD.md 4.12; the observation's
+survey research, set here once and documented in docs/ODD.md 4.11.1; the observation's
 random numbers come from their own stream, so observing a run never changes it.
 """
 
@@ -28,10 +28,12 @@ import numpy as np
 from model.agents import ABILITIES, DIMENSIONS, RESOURCE_KINDS
 from model.parameters import STAKEHOLDER_TYPES
 
-# ---- the survey's sections (docs/ODD.md 4.12): name -> items. The first ten are the PSAT's
+# ---- the survey's sections (docs/ODD.md 4.11.1): name -> items. The first ten are the PSAT's
 # (Center for the Advancement of Collaborative Strategies in Health 2002; item counts as in
 # EVIDENCE.md); trust and mistrust are the adapted scales of Jones and Barry (2011, 2018),
-# asked here with five items each (their item counts are not used).
+# communication the communication factors of the Wilder Collaboration Factors Inventory
+# (Mattessich, Murray-Close and Monsey 2001); these three are asked here with five, five
+# and four items (the sources' item counts are not used).
 PSAT_SECTIONS: dict[str, int] = {
     "synergy": 9,
     "leadership": 11,
@@ -44,13 +46,13 @@ PSAT_SECTIONS: dict[str, int] = {
     "drawbacks": 6,
     "satisfaction": 5,
 }
-ADAPTED_SECTIONS: dict[str, int] = {"trust": 5, "mistrust": 5}
+ADAPTED_SECTIONS: dict[str, int] = {"trust": 5, "mistrust": 5, "communication": 4}
 SECTIONS: dict[str, int] = {**PSAT_SECTIONS, **ADAPTED_SECTIONS}
 # sections about how the partnership runs, which a newcomer often cannot judge yet
 RUNNING_SECTIONS = frozenset({"leadership", "efficiency", "administration", "nonfinancial_resources",
                               "financial_resources", "decision_making"})
 
-# ---- constants of the measurement model (docs/ODD.md 4.12)
+# ---- constants of the measurement model (docs/ODD.md 4.11.1)
 RESPONSE_FLOOR = 0.3  # chance a fully disengaged member still answers; an engaged one answers with certainty
 RESPONDENT_SD = 0.08  # a respondent's own leniency (shared by all their answers in a wave), on the 0-1 scale
 HALO = 0.25  # share of each answer that reflects the respondent's overall satisfaction (halo effect)
@@ -89,7 +91,8 @@ def section_constructs(seats: np.ndarray, part: Any, rules: Any) -> dict[str, np
     administration are the processes members see at work (the lead's facilitation, the
     coordinator's support); resources are the pool against the task's need; decision
     making is the member's voice; benefits, drawbacks and satisfaction are the member's
-    own; trust is the mean trust on their ties, mistrust their unresolved grievance.
+    own; trust is the mean trust on their ties, mistrust their unresolved grievance;
+    communication is the quality of communication members experience.
     """
     n = seats.size
     pool = np.asarray(part.pool, dtype=float)
@@ -111,6 +114,7 @@ def section_constructs(seats: np.ndarray, part: Any, rules: Any) -> dict[str, np
         "satisfaction": share,
         "trust": np.clip(seats["trust_held"], 0.0, 1.0),
         "mistrust": np.clip(seats["grievance"], 0.0, 1.0),
+        "communication": np.full(n, float(rules.communication)),
     }
 
 

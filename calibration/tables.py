@@ -6,7 +6,7 @@ Three tables can be a case's observations (``[tables]`` in a case file; docs/CAL
     ``wave`` month the wave was asked (months since the partnership's start);
     ``respondent`` any id (anonymised is fine); ``type`` the respondent's stakeholder
     type (optional: may be empty); ``section`` a survey section (``SECTIONS``: the
-    PSAT's ten, plus ``trust`` and ``mistrust``); ``item`` the item's number in its
+    PSAT's ten, plus ``trust``, ``mistrust``, ``communication``); ``item`` the item's number in its
     section, from 1; ``answer`` 1-5, or empty or ``dk`` for "don't know".
 ``attendance`` (one row per member per meeting)
     ``month`` of the meeting; ``person`` the member's id; ``type`` their stakeholder
@@ -36,7 +36,15 @@ from typing import Any
 
 import numpy as np
 
-from calibration.observe import MILESTONE_LEVELS, SECTION_INDEX, SECTION_NAMES, SECTIONS, TARGET_NAMES, Evaluation
+from calibration.observe import (
+    MILESTONE_LEVELS,
+    PSAT_SECTIONS,
+    SECTION_INDEX,
+    SECTION_NAMES,
+    SECTIONS,
+    TARGET_NAMES,
+    Evaluation,
+)
 from model.parameters import STAKEHOLDER_TYPES
 
 TABLE_KINDS: tuple[str, ...] = ("survey", "attendance", "roster")  # what a case can calibrate against
@@ -94,13 +102,14 @@ def design_of(evaluation: Evaluation, tables: Iterable[str]) -> Design:
     return Design(tables=tables, waves=waves, sections=sections)
 
 
-DESIGN_PARTS = ("roster", "attendance", "survey", "survey1")
+DESIGN_PARTS = ("roster", "attendance", "survey", "survey1", "psat", "psat1")
 
 
 def parse_design(text: str, full: Design) -> Design:
     """A design named like ``roster+survey1+attendance``, within what ``full`` collected.
 
-    ``survey`` is every wave of ``full``, ``survey1`` its first wave only.
+    ``survey`` is every wave of ``full``, ``survey1`` its first wave only; ``psat`` and
+    ``psat1`` the same with only the PSAT's ten sections (no trust, mistrust or communication scales).
     """
     parts = [p.strip() for p in text.split("+") if p.strip()]
     if not parts:
@@ -108,21 +117,28 @@ def parse_design(text: str, full: Design) -> Design:
     for part in parts:
         if part not in DESIGN_PARTS:
             raise ValueError(f"design {text!r}: unknown part {part!r}; allowed: {', '.join(DESIGN_PARTS)}")
-        kind = "survey" if part.startswith("survey") else part
+        kind = "survey" if part.startswith(("survey", "psat")) else part
         if kind not in full.tables:
             raise ValueError(f"design {text!r}: the case has no {kind} table to take {part!r} from")
-    if "survey" in parts and "survey1" in parts:
-        raise ValueError(f"design {text!r}: give 'survey' (every wave) or 'survey1' (the first), not both")
-    tables = tuple(t for t in TABLE_KINDS if t in {"survey" if p.startswith("survey") else p for p in parts})
-    waves = full.waves[:1] if "survey1" in parts else full.waves if "survey" in parts else ()
-    return Design(tables=tables, waves=waves, sections=full.sections if "survey" in tables else ())
+    surveys = [p for p in parts if p.startswith(("survey", "psat"))]
+    if len(surveys) > 1:
+        raise ValueError(f"design {text!r}: give one of survey, survey1, psat, psat1, not {' and '.join(surveys)}")
+    tables = tuple(t for t in TABLE_KINDS if t in {"survey" if p in surveys else p for p in parts})
+    if not surveys:
+        return Design(tables=tables)
+    first = surveys[0].endswith("1")
+    sections = full.sections
+    if surveys[0].startswith("psat"):
+        sections = tuple((name, items) for name, items in sections if name in PSAT_SECTIONS)
+    return Design(tables=tables, waves=full.waves[:1] if first else full.waves, sections=sections)
 
 
 def restrict(evaluation: Evaluation, design: Design) -> Evaluation:
     """The part of an evaluation a design collected."""
     survey = evaluation.survey
     if "survey" in design.tables:
-        keep = np.isin(survey["wave"], design.waves)
+        asked = [SECTION_INDEX[name] for name, _ in design.sections]
+        keep = np.isin(survey["wave"], design.waves) & np.isin(survey["section"], asked)
         survey = {k: v[keep] for k, v in survey.items()}
     else:
         survey = {k: v[:0] for k, v in survey.items()}
@@ -464,9 +480,9 @@ def case_document(evaluation: Evaluation, params: dict[str, Any], given: dict[st
         "provenance": {
             "citation": f"Synthetic: made by 'phc-synergy observe' (calibration/observe.py) from one run of the model"
                         f" with seed {meta['seed']}; not observed data.",
-            "observed": f"Survey waves at months {', '.join(map(str, meta['waves']))} (PSAT sections and the trust and"
-                        " mistrust scales), attendance at every meeting, the roster, milestones; as a virtual"
-                        " evaluator records them (docs/ODD.md 4.12).",
+            "observed": f"Survey waves at months {', '.join(map(str, meta['waves']))} (PSAT sections, the trust, mistrust and"
+                        " communication scales), attendance at every meeting, the roster, milestones; as a virtual"
+                        " evaluator records them (docs/ODD.md 4.11.1).",
             "period": f"months 0-{evaluation.steps} of the simulated partnership",
             "synthetic": True,
             "generated": {

@@ -547,6 +547,96 @@ CALIBRATE_CASES = [
          files={"case.toml": CASE_FILE, "cal": DIR}, words=("no calibration to resume",)),
 ]
 
+# A case with the evaluators' tables (docs/CALIBRATION.md), and bad tables and options around it.
+TABLE_CASE = """\
+name = "tables"
+[provenance]
+citation = "made up for a test"
+observed = "x"
+period = "y"
+synthetic = true
+[structure]
+seats = 6
+[tables]
+survey = "survey.csv"
+attendance = "attendance.csv"
+roster = "roster.csv"
+[settings]
+steps = 12
+population = 20
+"""
+SURVEY = "wave,respondent,type,section,item,answer\n6,R1,clinician,leadership,1,4\n6,R2,,synergy,2,dk\n"
+ATTENDANCE = "month,person,type,attended\n1,P1,clinician,1\n1,P2,academic,0\n"
+ROSTER = "person,organisation,type,joined,left\nP1,O1,clinician,0,\nP2,O2,academic,0,8\n"
+TABLE_FILES = {"case.toml": TABLE_CASE, "survey.csv": SURVEY, "attendance.csv": ATTENDANCE, "roster.csv": ROSTER}
+BAD_TABLES = {
+    "survey-unknown-section": ("survey.csv", edit(SURVEY, "leadership", "leadrship"), ("line 2", "section")),
+    "survey-item-beyond": ("survey.csv", edit(SURVEY, "leadership,1", "leadership,12"), ("line 2", "item", "[1, 11]")),
+    "survey-answer-seven": ("survey.csv", edit(SURVEY, ",4\n", ",7\n"), ("line 2", "answer")),
+    "survey-wave-beyond": ("survey.csv", edit(SURVEY, "6,R1", "13,R1"), ("line 2", "wave", "outside the period")),
+    "survey-wave-fraction": ("survey.csv", edit(SURVEY, "6,R1", "6.5,R1"), ("line 2", "wave")),
+    "survey-missing-column": ("survey.csv", SURVEY.replace(",answer", "").replace(",4\n", "\n").replace(",dk\n", "\n"),
+                              ("line 1", "answer", "missing")),
+    "survey-unknown-column": ("survey.csv", edit(SURVEY, "answer\n", "answer,colour\n"), ("line 1", "colour")),
+    "survey-short-row": ("survey.csv", SURVEY + "6,R3,clinician\n", ("line 4", "cells")),
+    "survey-unknown-type": ("survey.csv", edit(SURVEY, "clinician", "doctor"), ("line 2", "type")),
+    "survey-empty": ("survey.csv", "", ("empty",)),
+    "survey-header-only": ("survey.csv", "wave,respondent,type,section,item,answer\n", ("no rows",)),
+    "survey-not-text": ("survey.csv", "\udcff" * 3, ("survey.csv",)),
+    "roster-left-before-joined": ("roster.csv", edit(ROSTER, "0,8", "9,8"), ("line 3", "left", "before")),
+    "roster-twice": ("roster.csv", ROSTER + "P1,O3,clinician,2,\n", ("line 4", "person", "twice")),
+    "roster-joined-negative": ("roster.csv", edit(ROSTER, "clinician,0,", "clinician,-1,"), ("line 2", "joined")),
+    "attendance-not-in-roster": ("attendance.csv", ATTENDANCE + "2,P9,academic,1\n", ("line 4", "P9", "roster")),
+    "attendance-maybe": ("attendance.csv", edit(ATTENDANCE, "clinician,1", "clinician,maybe"), ("line 2", "attended")),
+}  # fmt: skip
+TABLE_CASES = [
+    *[case(f"tables-{name}", "calibrate", "case.toml", "--out", "cal", files={**TABLE_FILES, file: text},
+           words=(file, *words)) for name, (file, text, words) in BAD_TABLES.items()],
+    case("tables-file-missing", "calibrate", "case.toml", "--out", "cal",
+         files={k: v for k, v in TABLE_FILES.items() if k != "roster.csv"}, words=("tables.roster", "no such file")),
+    case("tables-unknown-kind", "calibrate", "case.toml", "--out", "cal",
+         files={**TABLE_FILES, "case.toml": edit(TABLE_CASE, "[tables]\n", '[tables]\nminutes = "m.csv"\n')},
+         words=("tables.minutes", "unknown table")),
+    case("tables-not-a-path", "calibrate", "case.toml", "--out", "cal",
+         files={**TABLE_FILES, "case.toml": edit(TABLE_CASE, 'survey = "survey.csv"', "survey = 3")},
+         words=("tables.survey",)),
+    case("tables-and-no-targets-or-tables", "calibrate", "case.toml", "--out", "cal",
+         files={"case.toml": TABLE_CASE.split("[tables]")[0] + "[settings]\nsteps = 12\n"}, words=("targets: missing",)),
+]  # fmt: skip
+
+OBSERVE_CASES = [
+    case(f"observe-{label}", "observe", *options, files=files or {}, words=words)
+    for label, options, words, files in [
+        ("out-missing", ("--seed", "1"), ("--out",), None),
+        ("waves-zero", ("--waves", "0", "--out", "o"), ("--waves",), None),
+        ("waves-down", ("--waves", "24,12", "--out", "o"), ("--waves", "increasing"), None),
+        ("waves-beyond", ("--waves", "12,99", "--out", "o"), ("--waves", "[1, 60]"), None),
+        ("waves-text", ("--waves", "twelve", "--out", "o"), ("--waves",), None),
+        ("seed-negative", ("--seed", "-1", "--out", "o"), ("--seed",), None),
+        ("set-unknown", ("--set", "leadershp=1", "--out", "o"), ("leadershp",), None),
+        ("steps-zero", ("--steps", "0", "--out", "o"), ("--steps",), None),
+        ("scenario-missing", ("--scenario", "nope", "--out", "o"), ("nope",), None),
+        ("out-not-empty", ("--out", "o"), ("not empty",), {"o": DIR, "o/x.txt": "x"}),
+        ("out-is-a-file", ("--out", "o"), ("not a folder",), {"o": "x"}),
+        ("name-empty", ("--name", " ", "--out", "o"), ("--name",), None),
+    ]
+]  # fmt: skip
+
+RECOVERY_CASES = [
+    case(f"recovery-{label}", "recovery", "case.toml", *options, files={**TABLE_FILES, **(files or {})}, words=words)
+    for label, options, words, files in [
+        ("truths-zero", ("--truths", "0", "--out", "r"), ("--truths",), None),
+        ("truths-missing", ("--out", "r"), ("--truths",), None),
+        ("design-unknown", ("--truths", "2", "--designs", "roster+minutes", "--out", "r"), ("minutes",), None),
+        ("design-two-surveys", ("--truths", "2", "--designs", "survey+survey1", "--out", "r"), ("survey1",), None),
+        ("designs-twice", ("--truths", "2", "--designs", "roster,roster", "--out", "r"), ("--designs",), None),
+        ("params-unknown", ("--truths", "2", "--params", "leadershp", "--out", "r"), ("leadershp",), None),
+        ("out-not-empty", ("--truths", "2", "--out", "r"), ("not empty",), {"r": DIR, "r/x.txt": "x"}),
+        ("resume-nothing", ("--truths", "2", "--out", "r", "--resume"), ("no recovery to resume",), {"r": DIR}),
+        ("no-tables", ("--truths", "2", "--out", "r"), ("needs a case with [tables]",), {"case.toml": CASE_FILE}),
+    ]
+]  # fmt: skip
+
 VIZ_CASES = [
     case("viz-port-zero", "viz", "--port", "0", words=("--port",)),
     case("viz-port-too-big", "viz", "--port", "70000", words=("--port", "65535")),
@@ -558,6 +648,9 @@ VIZ_CASES = [
 PAGE_CASES: list[Case] = []
 
 ALL_CASES = [
+    *TABLE_CASES,
+    *OBSERVE_CASES,
+    *RECOVERY_CASES,
     *MAIN_CASES, *PARAMS_CASES, *SCENARIOS_CASES, *RUN_SET_CASES, *RUN_OPTION_CASES, *SCENARIO_FILE_CASES,
     *SPEC_FILE_CASES, *SWEEP_CASES, *EXPORT_CASES, *SENSITIVITY_CASES, *COMPARE_CASES, *MAIN_JOB_CASES,
     *CASE_FILE_CASES, *CALIBRATE_CASES, *VIZ_CASES, *PAGE_CASES,
