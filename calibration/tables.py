@@ -22,7 +22,7 @@ for evaluators' reports; calibration does not use it yet.
 :func:`summarise` turns tables into the statistics calibration compares (section
 means per wave with their sampling error, respondents per wave, attendance by type
 and by year, people, members at the end, departures by type, tenure of those who
-left); observed and simulated tables are summarised by the same function.
+left and by type); observed and simulated tables are summarised by the same function.
 """
 
 from __future__ import annotations
@@ -217,7 +217,8 @@ def attendance_statistics(attendance: dict[str, np.ndarray], steps: int, types: 
 
 
 def roster_statistics(roster: dict[str, np.ndarray], steps: int, types: Sequence[int]) -> list[Statistic]:
-    """People who held a seat, members at the end, departures by type, and months in the seat of those who left."""
+    """People who held a seat, members at the end, departures by type, months in the seat of those who left, and
+    tenure by type (months each person of the type held their seat, up to the end of the period)."""
     left = roster["left"] >= 0
     people = float(roster["person"].size)
     members = float(np.sum(~left))
@@ -232,6 +233,10 @@ def roster_statistics(roster: dict[str, np.ndarray], steps: int, types: Sequence
     tenure = (roster["left"] - roster["joined"])[left].astype(float)
     value, se = _mean_se(tenure, "months")
     out.append(Statistic(f"roster:tenure@{steps}", "roster", value, se, "months"))
+    held = (np.where(left, roster["left"], steps) - roster["joined"]).astype(float)  # months in the seat so far
+    for t in types:
+        value, se = _mean_se(held[roster["type"] == t], "months")
+        out.append(Statistic(f"roster:tenure:{STAKEHOLDER_TYPES[t]}@{steps}", "roster", value, se, "months"))
     return out
 
 
