@@ -26,7 +26,6 @@ from typing import Any
 import numpy as np
 
 from model.agents import ABILITIES, DIMENSIONS, RESOURCE_KINDS
-from model.parameters import STAKEHOLDER_TYPES
 
 # ---- the survey's sections (docs/ODD.md 4.11.1): name -> items. The first ten are the PSAT's
 # (Center for the Advancement of Collaborative Strategies in Health 2002; item counts as in
@@ -48,6 +47,8 @@ PSAT_SECTIONS: dict[str, int] = {
 }
 ADAPTED_SECTIONS: dict[str, int] = {"trust": 5, "mistrust": 5, "communication": 4}
 SECTIONS: dict[str, int] = {**PSAT_SECTIONS, **ADAPTED_SECTIONS}
+SECTION_INDEX: dict[str, int] = {name: i for i, name in enumerate(SECTIONS)}
+SECTION_NAMES: tuple[str, ...] = tuple(SECTIONS)
 # sections about how the partnership runs, which a newcomer often cannot judge yet
 RUNNING_SECTIONS = frozenset({"leadership", "efficiency", "administration", "nonfinancial_resources",
                               "financial_resources", "decision_making"})
@@ -119,14 +120,15 @@ def section_constructs(seats: np.ndarray, part: Any, rules: Any) -> dict[str, np
 
 
 def latent_answer(construct: np.ndarray, satisfaction: np.ndarray, leniency: np.ndarray) -> np.ndarray:
-    """A respondent's view of a section, 0-1: the construct, coloured by their overall satisfaction and leniency."""
-    return (1.0 - HALO) * construct + HALO * satisfaction + leniency
+    """A respondent's view of each section, 0-1 (respondents x sections): the construct, coloured by their
+    overall satisfaction and leniency."""
+    return (1.0 - HALO) * construct + HALO * satisfaction[:, None] + leniency[:, None]
 
 
-def item_answers(latent: np.ndarray, items: int, rng: np.random.Generator) -> np.ndarray:
-    """Answers on the 1-5 scale to each item of a section (respondents x items): rounded, with item noise."""
-    points = 1.0 + 4.0 * latent[:, None] + rng.normal(0.0, ITEM_SD, (latent.size, items))
-    return np.clip(np.rint(points), 1, 5).astype(np.int8)
+def item_answers(latent: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Answers on the 1-5 scale (respondents x items, ``latent`` given per item): rounded, with item noise."""
+    points = 1.0 + 4.0 * latent + rng.normal(0.0, ITEM_SD, latent.shape)
+    return np.clip(np.rint(points), 1, 5).astype(np.int64)
 
 
 def dont_know_chance(section: str, tenure: np.ndarray) -> np.ndarray:
@@ -158,75 +160,83 @@ class Evaluator:
         self.survey: list[np.ndarray] = []
         self.attendance: list[np.ndarray] = []
         self.reached = np.zeros((len(TARGET_NAMES), len(MILESTONE_LEVELS)), dtype=bool)
+        self.next_level = np.full(len(TARGET_NAMES), MILESTONE_LEVELS[0])
         self.milestones: list[tuple[int, int, int]] = []
+        counts = np.array(list(self.sections.values()))
+        self.item_section = np.repeat(np.arange(counts.size), counts)
+        self.item_section_index = np.repeat([SECTION_INDEX[n] for n in self.sections], counts)
+        self.item_number = np.concatenate([np.arange(1, c + 1) for c in counts]) if counts.size else np.zeros(0, int)
 
     def after_month(self) -> None:
         """Record what happened this month: joins and departures, a meeting's attendance, milestones, a wave."""
         model = self.model
         month = int(model.steps)
-        seats = model.seats[self.slots]
-        self._roster(seats, month)
+        all_seats, slots = model.seats, self.slots
+        person = all_seats["person"][slots]  # the few fields needed every month (a whole-record copy costs more)
+        self._roster(person, all_seats["org"][slots], all_seats["type"], month)
         meets = not model.dissolved and (month - 1) % model.params["meeting_interval"] == 0
-        present = seats["occupied"]
+        present = person > 0
         if meets and present.any():
-            who = np.nonzero(present)[0]
-            self.attendance.append(np.stack([np.full(who.size, month), seats["person"][who], seats["type"][who],
-                                             seats["attended"][who].astype(np.int64)], axis=1))
+            who = slots[present]
+            self.attendance.append((np.full(who.size, month), person[present], all_seats["type"][who],
+                                    all_seats["attended"][who]))
         self._milestones(month)
         if month in self.waves and present.any():
-            self._wave(seats, month)
+            self._wave(all_seats[slots], month)
 
-    def _roster(self, seats: np.ndarray, month: int) -> None:
-        person = seats["person"]
-        left = np.nonzero((self.person > 0) & (person != self.person))[0]
-        for seat in left.tolist():
-            self.roster[int(self.person[seat])][3] = month
-        org = seats["org"]
-        ended = self.org_open & ~org
-        self.org_id[ended] = 0
-        joined = np.nonzero((person > 0) & (person != self.person))[0]
-        for seat in joined.tolist():
-            if self.org_id[seat] == 0:  # an organisation new to the partnership takes the seat
-                self.org_id[seat] = self.next_org
-                self.next_org += 1
-            self.roster[int(person[seat])] = [int(self.org_id[seat]), int(seats["type"][seat]), month, -1]
-        self.person = person.copy()
-        self.org_open = org.copy()
+    def _roster(self, person: np.ndarray, org: np.ndarray, types: np.ndarray, month: int) -> None:
+        changed = person != self.person
+        if changed.any():
+            for seat in np.nonzero(changed & (self.person > 0))[0].tolist():
+                self.roster[int(self.person[seat])][3] = month
+            self.org_id[self.org_open & ~org] = 0
+            for seat in np.nonzero(changed & (person > 0))[0].tolist():
+                if self.org_id[seat] == 0:  # an organisation new to the partnership takes the seat
+                    self.org_id[seat] = self.next_org
+                    self.next_org += 1
+                self.roster[int(person[seat])] = [int(self.org_id[seat]), int(types[self.slots[seat]]), month, -1]
+            self.person = person
+        else:
+            self.org_id[self.org_open & ~org] = 0
+        self.org_open = org
 
     def _milestones(self, month: int) -> None:
-        level = np.asarray(self.model.part.implementation, dtype=float)
-        now = level[:, None] >= np.asarray(MILESTONE_LEVELS)[None, :]
-        new = now & ~self.reached
-        for target, lv in zip(*np.nonzero(new), strict=True):
-            self.milestones.append((month, int(target), int(lv)))
-        self.reached |= now
+        level = self.model.part_record["implementation"][0]
+        if (level >= self.next_level).any():  # a solution passed its next recorded level
+            now = level[:, None] >= np.asarray(MILESTONE_LEVELS)[None, :]
+            for target, lv in zip(*np.nonzero(now & ~self.reached), strict=True):
+                self.milestones.append((month, int(target), int(lv)))
+            self.reached |= now
+            passed = self.reached.sum(axis=1)
+            self.next_level = np.array([MILESTONE_LEVELS[k] if k < len(MILESTONE_LEVELS) else np.inf for k in passed])
 
     def _wave(self, seats: np.ndarray, month: int) -> None:
         rng = self.rng
         members = np.nonzero(seats["occupied"])[0]
         answers = rng.random(members.size) < response_chance(seats["engagement"][members])
-        resp = members[answers]
-        if not resp.size:
+        s = seats[members[answers]]
+        if not s.size:
             return
-        s = seats[resp]
         constructs = section_constructs(s, self.model.part, self.model.rules)
-        leniency = rng.normal(0.0, RESPONDENT_SD, resp.size)
-        satisfaction = constructs["satisfaction"]
+        leniency = rng.normal(0.0, RESPONDENT_SD, s.size)
         tenure = (month - s["joined"]).astype(float)
-        for section, items in self.sections.items():
-            points = item_answers(latent_answer(constructs[section], satisfaction, leniency), items, rng)
-            unknown = rng.random(points.shape) < dont_know_chance(section, tenure)[:, None]
-            points[unknown] = 0
-            n = resp.size * items
-            self.survey.append(np.stack([
-                np.full(n, month), np.repeat(s["person"], items), np.repeat(s["type"], items),
-                np.full(n, SECTION_INDEX[section]), np.tile(np.arange(1, items + 1), resp.size), points.ravel(),
-            ], axis=1))
+        names = list(self.sections)
+        column = self.item_section  # the section (position in names) of each item asked, in order
+        view = latent_answer(np.stack([constructs[n] for n in names], axis=1), constructs["satisfaction"], leniency)
+        points = item_answers(view[:, column], rng)
+        unknown = np.stack([dont_know_chance(n, tenure) for n in names], axis=1)[:, column]
+        points[rng.random(points.shape) < unknown] = 0
+        n = points.size
+        self.survey.append(np.stack([
+            np.full(n, month), np.repeat(s["person"], column.size), np.repeat(s["type"], column.size),
+            np.tile(self.item_section_index, s.size), np.tile(self.item_number, s.size), points.ravel(),
+        ], axis=1))
 
     def evaluation(self) -> Evaluation:
         """The four tables, sorted as an evaluator would file them."""
         survey = np.concatenate(self.survey) if self.survey else np.zeros((0, 6), dtype=np.int64)
-        attendance = np.concatenate(self.attendance) if self.attendance else np.zeros((0, 4), dtype=np.int64)
+        attendance = (np.stack([np.concatenate([m[i] for m in self.attendance]).astype(np.int64) for i in range(4)], axis=1)
+                      if self.attendance else np.zeros((0, 4), dtype=np.int64))
         people = sorted(self.roster)
         roster = np.array([[p, *self.roster[p]] for p in people], dtype=np.int64).reshape(-1, 5)
         milestones = np.array(self.milestones, dtype=np.int64).reshape(-1, 3)
@@ -241,9 +251,6 @@ class Evaluator:
         )
 
 
-SECTION_INDEX: dict[str, int] = {name: i for i, name in enumerate(SECTIONS)}
-SECTION_NAMES: tuple[str, ...] = tuple(SECTIONS)
-TYPE_NAMES: tuple[str, ...] = tuple(STAKEHOLDER_TYPES)
 
 
 def observe_model(model: Any, waves: Sequence[int] = (12, 24, 36), sections: dict[str, int] | None = None,

@@ -170,21 +170,22 @@ def _mean_se(values: np.ndarray, kind: str) -> tuple[float, float]:
 def survey_statistics(survey: dict[str, np.ndarray], design: Design) -> list[Statistic]:
     """Per wave: respondents, and each section's mean over respondents of their mean answer ("don't know" left out)."""
     out: list[Statistic] = []
-    answered = survey["answer"] > 0
-    for wave in design.waves:
-        in_wave = survey["wave"] == wave
-        n = np.unique(survey["respondent"][in_wave]).size
+    waves = np.asarray(design.waves)
+    sections = np.array([SECTION_INDEX[name] for name, _ in design.sections], dtype=np.int64)
+    wave_at = np.searchsorted(waves, survey["wave"])
+    asked = (wave_at < waves.size) & (waves[np.minimum(wave_at, waves.size - 1)] == survey["wave"])
+    # one group per (wave, section, respondent) with an answer: each respondent's mean answer to the section
+    rows = asked & (survey["answer"] > 0)
+    key = (wave_at[rows] * len(SECTIONS) + survey["section"][rows]) * (int(survey["respondent"].max(initial=0)) + 1)
+    groups, inverse = np.unique(key + survey["respondent"][rows], return_inverse=True)
+    means = np.bincount(inverse, weights=survey["answer"][rows].astype(float)) / np.bincount(inverse)
+    cell = groups // (int(survey["respondent"].max(initial=0)) + 1)  # wave x section of each respondent mean
+    for w, wave in enumerate(design.waves):
+        n = np.unique(survey["respondent"][asked & (wave_at == w)]).size
         out.append(Statistic(f"survey:respondents@{wave}", "survey", float(n), max(math.sqrt(n), 1.0), "count"))
-        for section, _ in design.sections:
-            rows = in_wave & answered & (survey["section"] == SECTION_INDEX[section])
-            who, inverse = np.unique(survey["respondent"][rows], return_inverse=True)
-            if who.size:
-                totals = np.bincount(inverse, weights=survey["answer"][rows].astype(float), minlength=who.size)
-                means = totals / np.bincount(inverse, minlength=who.size)
-            else:
-                means = np.zeros(0)
-            value, se = _mean_se(means, "mean")
-            out.append(Statistic(f"survey:{section}@{wave}", "survey", value, se, "mean"))
+        for name, section in zip((name for name, _ in design.sections), sections, strict=True):
+            value, se = _mean_se(means[cell == w * len(SECTIONS) + section], "mean")
+            out.append(Statistic(f"survey:{name}@{wave}", "survey", value, se, "mean"))
     return out
 
 

@@ -112,7 +112,7 @@ def test_measurement_steps():
     newcomer, old = dont_know_chance("leadership", np.array([0.0, 24.0]))
     assert newcomer > 0.4 > old
     assert dont_know_chance("benefits", np.array([0.0]))[0] == pytest.approx(0.03)
-    answers = item_answers(np.array([0.0, 1.0]), 2000, np.random.default_rng(1))
+    answers = item_answers(np.repeat([[0.0], [1.0]], 2000, axis=1), np.random.default_rng(1))
     assert answers.min() == 1 and answers.max() == 5
     assert answers[0].mean() < 1.5 and answers[1].mean() > 4.5
 
