@@ -281,10 +281,11 @@ class EngineSampler(Sampler):
     accepted, so the sample does not depend on the engine or the batching.
     """
 
-    def __init__(self, engine: Any, root_seed: int):
+    def __init__(self, engine: Any, root_seed: int, on_progress: Callable[[dict[str, Any]], None] | None = None):
         super().__init__()
         self.engine = engine
         self.root_seed = int(root_seed)
+        self.on_progress = on_progress  # called after every batch that comes back: counts so far (never changes them)
         self.acceptance = 0.5  # estimate of the acceptance rate, for batch sizes
         self.run_evaluations_ = 0  # evaluations made, including those beyond the n-th acceptance
 
@@ -313,6 +314,7 @@ class EngineSampler(Sampler):
         cursor = 0  # first evaluation not yet taken into the sample
         made = 0
         finished = False
+        started = time.perf_counter()
         with contextlib.closing(self.engine.map(_evaluate, items())) as results:
             for item, particles, error in results:
                 if error is not None:
@@ -332,6 +334,10 @@ class EngineSampler(Sampler):
                                 finished = True
                                 break
                     cursor = stop
+                if self.on_progress is not None:
+                    self.on_progress({"generation": int(t), "prior_sample": bool(all_accepted), "simulations": made,
+                                      "accepted": state["accepted"], "needed": int(n),
+                                      "seconds": time.perf_counter() - started})
                 if finished or cursor >= limit:
                     break
         self.nr_evaluations_ = state["evaluated"]
@@ -421,12 +427,29 @@ class CalibrationResult:
 
 
 class Progress:
-    """One line per generation: generation, epsilon, acceptance rate, simulations, elapsed time."""
+    """One line per generation (epsilon, acceptance rate, simulations, elapsed time), and within a generation a
+    line at most every ``every`` seconds: simulations done, accepted so far of those needed, simulations per second.
+    """
 
-    def __init__(self, stream: IO[str] | None = None):
+    def __init__(self, stream: IO[str] | None = None, every: float = 5.0):
         self.stream = stream if stream is not None else sys.stderr
+        self.every = float(every)
+        self._last = time.perf_counter()
+
+    def step(self, info: dict[str, Any]) -> None:
+        """Inside a generation (EngineSampler's on_progress): a line when ``every`` seconds have passed."""
+        now = time.perf_counter()
+        if now - self._last < self.every:
+            return
+        self._last = now
+        rate = info["simulations"] / info["seconds"] if info["seconds"] > 0 else 0.0
+        what = ("calibrating epsilon on a sample of the prior" if info["prior_sample"]
+                else f"generation {info['generation']}")
+        print(f"  {what}: {info['simulations']} simulations, {info['accepted']}/{info['needed']} accepted,"
+              f" {rate:.0f} simulations/s", file=self.stream, flush=True)
 
     def __call__(self, entry: dict[str, Any]) -> None:
+        self._last = time.perf_counter()
         print(
             f"generation {entry['generation']}: epsilon {entry['epsilon']:.4g}, acceptance"
             f" {100 * entry['acceptance_rate']:.1f}% ({entry['accepted']}/{entry['simulations']}),"
@@ -643,7 +666,7 @@ def _calibrate(case: Case, settings: Settings, out: Path, meta: dict[str, Any], 
     say = progress.message if progress is not None else (lambda text: None)
     engine.prepare(["calibration.abc", "model.model", "model.kernels"])
     meta["engine"] = engine.describe()
-    abc = build_abc(case, settings, EngineSampler(engine, settings.seed))
+    abc = build_abc(case, settings, EngineSampler(engine, settings.seed, progress.step if progress is not None else None))
     db = "sqlite:///" + str((out / HISTORY).resolve())
     if (out / HISTORY).exists() and meta.get("abc_id") is not None:
         history = abc.load(db, meta["abc_id"])

@@ -152,6 +152,21 @@ def test_progress_prints_one_line_per_generation(small_run):
     assert all("epsilon" in line and "acceptance" in line and "simulations" in line for line in lines)
 
 
+def test_progress_shows_inside_a_generation_and_changes_nothing(tmp_path, small_run):
+    import io
+
+    case = load_case(tiny_case(tmp_path))
+    stream = io.StringIO()
+    calibrate(case, tmp_path / "watched", make_settings(case, generations=2), progress=Progress(stream, every=0.0),
+              write_outputs=False)
+    inside = [line.strip() for line in stream.getvalue().splitlines() if line.startswith("  ")]
+    assert any(line.startswith("calibrating epsilon on a sample of the prior:") for line in inside)
+    assert any(line.startswith("generation 0:") and "accepted" in line and "simulations/s" in line for line in inside)
+    counts = [int(line.split(": ")[1].split()[0]) for line in inside if line.startswith("generation 0:")]
+    assert counts == sorted(counts) and counts[-1] > 0
+    _same_generation(small_run[1], tmp_path / "watched", 1)
+
+
 def test_the_calibration_record_holds_the_case_hash_seed_and_log(small_run):
     case, out, result, _ = small_run
     meta = json.loads((out / "_calibration.json").read_text())
