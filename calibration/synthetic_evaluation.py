@@ -30,7 +30,7 @@ GIVEN: dict[str, Any] = {"seats": 20, "steps": 48}
 TRUTH: dict[str, float] = {"leadership": 0.45, "coordination": 0.35, "communication": 0.7, "trust_gain": 0.15,
                            "individual_turnover": 0.02}
 PRIORS = {"trust_gain": [0.02, 0.6], "individual_turnover": [0.0, 0.08]}
-SETTINGS = {"population": 200, "generations": 8, "max_simulations": 8000, "seed": 48, "ppc_draws": 100}
+SETTINGS = {"population": 200, "generations": 7, "max_simulations": 6000, "seed": 48, "ppc_draws": 100}
 
 
 def generate() -> dict[Path, str]:

@@ -317,6 +317,25 @@ def test_parameter_recovery_90_percent_intervals_cover_the_truth(tmp_path, truth
         assert row.spread_ratio < 0.7, f"{name}: the targets should narrow it (spread ratio {row.spread_ratio:.2f})"
 
 
+def test_pyabcs_dashboard_reads_the_history_db(small_run):
+    # abc-server-flask is pyabc's dashboard (the `calibration` extra installs what it imports); its Flask app is
+    # driven with a test client in a child process, because importing it installs its own SIGINT handler.
+    script = (
+        "import sys, pyabc\n"
+        "from pyabc.visserver import server_flask as s\n"
+        "s.app.config['HISTORY'] = pyabc.History('sqlite:///' + sys.argv[1])\n"
+        "client = s.app.test_client()\n"
+        "for url in ('/abc', '/abc/1', '/abc/1/model/0/t/max'):\n"
+        "    page = client.get(url)\n"
+        "    print(url, page.status_code, 'individual_turnover' in page.get_data(as_text=True))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script, str(small_run[1] / "history.db")],
+                          check=False, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = done.stdout.split("\n")
+    assert lines[:3] == ["/abc 200 False", "/abc/1 200 False", "/abc/1/model/0/t/max 200 True"], done.stdout
+
+
 # ---------------------------------------------------------------------------- engines
 def test_a_local_dask_cluster_gives_the_posterior_of_the_serial_engine(tmp_path, small_run):
     from experiments.engine import DaskEngine
