@@ -18,7 +18,7 @@ Every variant runs with the same ``replicates`` seeds (common random numbers:
 replicate k of every variant has the same seed); a variant whose scenario is a
 ``calibrated.toml`` runs over its posterior: replicate k takes posterior draw k
 (drawn with the root seed; the variant's own overrides win), through the sweep engine
-(``OUT/runs``, resumable) with the per-step series of synergy, access and equity
+(``OUT/sweep``, resumable) with the per-step series of synergy, access and equity
 gap kept. Written into ``OUT`` (each file atomically):
 
 - ``summary.csv``: per variant and run-level output, the median and the 90%
@@ -51,7 +51,6 @@ from model.seeds import SEED_RULE, is_seed
 
 COMPARE_FORMAT = 1
 MAX_REPLICATES = 100_000  # as for a sweep spec (experiments.spec.MAX_REPLICATES)
-RUNS_DIR = "runs"
 DEFAULT_REPLICATES = 20
 DEFAULT_ROOT_SEED = 20211
 SERIES = ("synergy", "access", "equity_gap")
@@ -361,7 +360,7 @@ def report_text(comp: Comparison, summary: Any, differences: Any, figures: list[
         lines += [comp.description, ""]
     lines += [
         f"{len(comp.variants)} variants x {comp.replicates} replicates; replicate k of every variant uses the same"
-        f" seed (root seed {comp.root_seed}), so differences are paired. Runs: `{RUNS_DIR}/`"
+        f" seed (root seed {comp.root_seed}), so differences are paired. Runs: `sweep/`"
         + (f"; {errors} run(s) raised an error." if errors else "."),
         "",
         "| variant | scenario | overrides |",
@@ -428,8 +427,8 @@ def run_compare(
     progress: Any = None,
     on_start: Any = None,
 ) -> CompareResult:
-    """Run every variant's replicates into ``OUT/runs`` (resumable) and write the tables, fan charts and compare.md."""
-    from experiments.store import load_series, load_sweep
+    """Run every variant's replicates into ``OUT/sweep`` (resumable) and write the tables, fan charts and compare.md."""
+    from experiments.store import load_series, load_sweep, sweep_subfolder
     from experiments.sweep import run_sweep
 
     out = Path(out).expanduser()
@@ -438,7 +437,7 @@ def run_compare(
     plan = comparison_plan(comp)
     sweep = run_sweep(
         plan,
-        out / RUNS_DIR,
+        sweep_subfolder(out),
         workers=workers,
         scheduler=scheduler,
         engine=engine,
@@ -446,8 +445,8 @@ def run_compare(
         progress=progress,
         on_start=on_start,
     )
-    df = load_sweep(out / RUNS_DIR)
-    series = load_series(out / RUNS_DIR)
+    df = load_sweep(sweep_subfolder(out))
+    series = load_series(sweep_subfolder(out))
     summary, differences = tables(df, comp)
     files = []
     for name, table in (("summary.csv", summary), ("differences.csv", differences)):

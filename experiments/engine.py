@@ -51,6 +51,7 @@ import contextlib
 import importlib
 import json
 import logging
+import math
 import os
 import sys
 import threading
@@ -444,7 +445,8 @@ def _coerce(value: Any, kind: str) -> Any:
             raise ValueError(f"expected an integer, got {value!r}")
         return int(value)
     if kind == "float":
-        return float(value)
+        value = float(value)
+        return None if math.isnan(value) else value  # undefined: a null in the table, as in the JSON summaries
     if kind == "bool":
         return bool(value)
     return str(value)

@@ -4,7 +4,7 @@
     result = run_sensitivity(load_spec("experiments/configs/structures_morris.toml"), "results/morris", workers=2)
 
 ``run_sensitivity`` runs the spec's sweep through :func:`experiments.sweep.run_sweep`
-into ``OUT/runs`` (so ``resume=True`` continues a sweep that stopped), then
+into ``OUT/sweep`` (so ``resume=True`` continues a sweep that stopped), then
 analyses the stored run table:
 
 - every output is averaged over the replicates of each design point (common
@@ -44,7 +44,6 @@ from experiments.spec import DUMMY, Spec, SpecError
 ANALYSIS_SEED = 12345  # the bootstrap's seed (fixed: the same sweep gives the same confidence intervals)
 NUM_RESAMPLES = 1000
 CONF_LEVEL = 0.95
-RUNS_DIR = "runs"
 SENSITIVITY_METHODS = ("morris", "sobol")
 
 # The outputs the report is about, with what they mean in plain words.
@@ -464,14 +463,15 @@ def analyse_folder(
     num_levels: int = 4,
     title: str = "",
     description: str = "",
-    runs_dir: str = RUNS_DIR,
+    runs_dir: str | None = None,
     levels: dict[str, str] | None = None,
 ) -> SensitivityResult:
-    """Analyse the sweep in ``OUT/runs_dir`` and write indices.csv, the figures and report.md into ``OUT``."""
-    from experiments.store import load_design, load_sweep
+    """Analyse the sweep in ``OUT/runs_dir`` (default: OUT/sweep) and write indices.csv, the figures and report.md."""
+    from experiments.store import load_design, load_sweep, sweep_subfolder
 
     out = Path(out)
-    runs = out / runs_dir
+    runs = out / runs_dir if runs_dir is not None else sweep_subfolder(out)
+    runs_dir = runs.name
     df = load_sweep(runs)
     problem, X = load_design(runs)
     if problem is None or X is None:
@@ -549,7 +549,8 @@ def run_sensitivity(
     on_start: Any = None,
     outputs: Sequence[str] | None = None,
 ) -> SensitivityResult:
-    """Run the spec's sweep into ``OUT/runs`` (resumable), then analyse it into ``OUT``."""
+    """Run the spec's sweep into ``OUT/sweep`` (resumable), then analyse it into ``OUT``."""
+    from experiments.store import sweep_subfolder
     from experiments.sweep import run_sweep
     from model.parameters import PARAMETERS
 
@@ -559,7 +560,7 @@ def run_sensitivity(
         raise SensitivityError(f"{str(out)!r} exists and is not a folder")
     sweep = run_sweep(
         spec,
-        out / RUNS_DIR,
+        sweep_subfolder(out),
         workers=workers,
         scheduler=scheduler,
         engine=engine,

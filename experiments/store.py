@@ -1,19 +1,25 @@
 """A sweep on disk: a folder of Parquet chunks and a manifest.
 
-    DIR/_manifest.json        the spec, its hash, root seed, versions, git commit, times, counts
-    DIR/_design.parquet       point_id and the raw design matrix (SALib's X, before rounding)
-    DIR/_lock                 held while a process writes the sweep, so two never do (removed at the end)
-    DIR/chunk-00000.parquet   run rows: run_id, point_id, replicate, seed, every parameter,
-    DIR/chunk-00001.parquet   every run-summary output, status, error
-    DIR/series-00000.parquet  per-step series of the runs of chunk-00000 (long format:
-                              run_id, step, outputs), only when the spec keeps them
+    DIR/_manifest.json             the spec, its hash, root seed, versions, git commit, times, counts
+    DIR/_design.parquet            point_id and the raw design matrix (SALib's X, before rounding)
+    DIR/_lock                      held while a process writes the sweep, so two never do (removed at the end)
+    DIR/runs/part-00000.parquet    the run table, one row per run: run_id, point_id, replicate, seed,
+    DIR/runs/part-00001.parquet    every parameter, every run-summary output, status, error
+    DIR/series/part-00000.parquet  per-step series of the runs of runs/part-00000 (long format:
+                                   run_id, step, outputs), only when the spec keeps them
 
-Every file is written to a temporary name in DIR and renamed into place
-(``os.replace``), so a file is complete or absent. A chunk's series file is
-written before the chunk: the chunk file is what makes its runs count as done,
-so a sweep killed at any moment loses only the runs not yet in a chunk, and a
-resumed sweep runs exactly those. Names starting with ``_`` are skipped when DIR
-is read as a Parquet dataset (``pyarrow.dataset`` / ``pandas.read_parquet``).
+``DIR/runs`` and ``DIR/series`` are each one Parquet dataset with one schema in every
+file, so ``pandas.read_parquet(DIR / "runs")``, ``pyarrow.dataset.dataset(DIR / "runs")``,
+duckdb's ``read_parquet('DIR/runs/*.parquet')`` and ``polars.read_parquet`` read them as
+they are; undefined outcomes are nulls. Every file is written to a temporary name
+in its folder and renamed into place (``os.replace``), so a file is complete or absent.
+A part's series file is written before its run file: the run file is what makes its
+runs count as done, so a sweep killed at any moment loses only the runs not yet in a
+part, and a resumed sweep runs exactly those.
+
+Folders written before this layout (format 1: ``chunk-*.parquet`` and
+``series-*.parquet`` beside the manifest) are read as they are, and moved into this
+layout (file by file, under the lock) when they are resumed.
 
 Read a sweep with :func:`load_sweep` (one row per run, sorted by run_id),
 :func:`load_series`, :func:`load_experiments_outcomes` (EMA-workbench style),
@@ -57,9 +63,12 @@ from experiments.lock import LOCK, FolderLock, held_by_another
 MANIFEST = "_manifest.json"
 DESIGN = "_design.parquet"
 RUNNING, COMPLETE, INCOMPLETE, INTERRUPTED, FAILED = "running", "complete", "incomplete", "interrupted", "failed"
-CHUNK_RE = re.compile(r"^chunk-(\d{5,})\.parquet$")
-SERIES_RE = re.compile(r"^series-(\d{5,})\.parquet$")
-FORMAT = "phc-synergy-sweep/1"
+RUNS, SERIES = "runs", "series"  # the two datasets' folders
+PART_RE = re.compile(r"^part-(\d{5,})\.parquet$")
+LEGACY_CHUNK_RE = re.compile(r"^chunk-(\d{5,})\.parquet$")  # format 1, beside the manifest
+LEGACY_SERIES_RE = re.compile(r"^series-(\d{5,})\.parquet$")
+FORMAT = "phc-synergy-sweep/2"
+LEGACY_FORMATS = ("phc-synergy-sweep/1",)
 META_COLUMNS: dict[str, str] = {"run_id": "int", "point_id": "int", "replicate": "int", "seed": "int"}
 VERSIONED = ("phc-synergy", "mesa", "numpy", "numba", "SALib", "dask", "distributed", "pandas", "pyarrow")
 
@@ -259,6 +268,7 @@ class SweepStore:
                 "parameters": plan.parameters,
                 "outputs": plan.outputs,
                 "series": list(plan.series),
+                "varied": [name for name in plan.varied if name in plan.parameters],
             },
             "versions": package_versions(),
             "git": git_state(),
@@ -268,6 +278,7 @@ class SweepStore:
             "counts": {"points": plan.n_points, "runs_total": plan.n_runs, "runs_done": 0, "runs_error": 0, "chunks": 0},
             "sessions": [{"started": now, "finished": None, "status": RUNNING, **_process(), **(engine or {})}],
         }
+        _make_dataset_folders(path, plan)
         if plan.X is not None:
             _write_design(path / DESIGN, plan)
         _write_json_atomic(path / MANIFEST, manifest)
@@ -276,6 +287,9 @@ class SweepStore:
     @classmethod
     def _reopen(cls, path: Path, plan: SweepPlan, manifest: dict[str, Any], engine: dict | None) -> SweepStore:
         _clean_temporaries(path)
+        if manifest.get("format") != FORMAT:
+            manifest = _upgrade_layout(path, plan, manifest)
+        _make_dataset_folders(path, plan)
         done, errors = _stored_runs(path, plan)
         chunks = chunk_files(path)
         # series files whose chunk never landed (killed between the two renames) are dropped
@@ -362,8 +376,8 @@ class SweepStore:
         table = pa.Table.from_pylist(rows, schema=self._schema)
         if self._series_schema is not None:
             stable = _series_table(results, self._series_schema)
-            _write_atomic_bytes(self.path / f"series-{index:05d}.parquet", lambda f: pq.write_table(stable, f))
-        _write_atomic_bytes(self.path / f"chunk-{index:05d}.parquet", lambda f: pq.write_table(table, f))
+            _write_atomic_bytes(self.path / SERIES / _part(index), lambda f: pq.write_table(stable, f))
+        _write_atomic_bytes(self.path / RUNS / _part(index), lambda f: pq.write_table(table, f))
         self._next_chunk += 1
         self.done.update(r["run_id"] for r in rows)
         self.errors += sum(1 for r in rows if r["status"] == STATUS_ERROR)
@@ -505,34 +519,102 @@ def _write_design(path: Path, plan: SweepPlan) -> None:
     _write_atomic_bytes(path, lambda f: pq.write_table(table, f))
 
 
+def _part(index: int) -> str:
+    return f"part-{index:05d}.parquet"
+
+
+def _make_dataset_folders(path: Path, plan: SweepPlan) -> None:
+    (path / RUNS).mkdir(exist_ok=True)
+    if plan.series:
+        (path / SERIES).mkdir(exist_ok=True)
+
+
+def _upgrade_layout(path: Path, plan: SweepPlan, manifest: dict[str, Any]) -> dict[str, Any]:
+    """Move a format-1 folder's files into runs/ and series/ (called under the lock, before a resume).
+
+    Each move is a rename, so a file is in one place or the other; a move killed half-way
+    is finished by the next resume (readers look in both places until the manifest says 2).
+    """
+    _make_dataset_folders(path, plan)
+    (path / SERIES).mkdir(exist_ok=True)
+    for p in list(path.iterdir()):
+        if m := LEGACY_CHUNK_RE.match(p.name):
+            os.replace(p, path / RUNS / _part(int(m.group(1))))
+        elif m := LEGACY_SERIES_RE.match(p.name):
+            os.replace(p, path / SERIES / _part(int(m.group(1))))
+    with contextlib.suppress(OSError):
+        (path / SERIES).rmdir()  # only when empty: a spec that keeps no series
+    manifest = {**manifest, "format": FORMAT, "upgraded_from": manifest.get("format"), "upgraded": _now()}
+    columns = manifest.get("columns", {})
+    if "varied" not in columns:
+        columns = {**columns, "varied": [name for name in plan.varied if name in plan.parameters]}
+        manifest["columns"] = columns
+    _write_json_atomic(path / MANIFEST, manifest)
+    return manifest
+
+
 def _clean_temporaries(path: Path) -> None:
     """Remove temporary files left by a write that was killed before its rename."""
-    for p in path.iterdir():
-        if p.name.startswith(".") and p.name.endswith(".tmp"):
-            with contextlib.suppress(OSError):
-                p.unlink()
+    for folder in (path, path / RUNS, path / SERIES):
+        if not folder.is_dir():
+            continue
+        for p in folder.iterdir():
+            if p.name.startswith(".") and p.name.endswith(".tmp"):
+                with contextlib.suppress(OSError):
+                    p.unlink()
+
+
+# ---------------------------------------------------------------------------- where commands keep their sweeps
+SWEEP_SUBFOLDER = "sweep"  # compare, sensitivity and validate keep their runs in OUT/sweep (a sweep folder)
+LEGACY_SWEEP_SUBFOLDER = "runs"  # ... which earlier versions called OUT/runs
+
+
+def sweep_subfolder(out: str | Path) -> Path:
+    """The sweep folder inside a command's output folder: OUT/sweep, or OUT/runs when an earlier version made it."""
+    out = Path(out).expanduser()
+    legacy = out / LEGACY_SWEEP_SUBFOLDER
+    if (legacy / MANIFEST).exists():
+        return legacy
+    return out / SWEEP_SUBFOLDER
+
+
+def find_sweep_folder(path: str | Path) -> Path:
+    """The sweep folder a user means by PATH: PATH itself, or the sweep kept inside a command's folder.
+
+    ``sensitivity``, ``compare`` and ``validate`` keep their sweep in OUT/sweep: given OUT, this
+    returns OUT/sweep. Given a sweep's own runs/ or series/ folder, the error names the sweep.
+    """
+    path = Path(path).expanduser()
+    if (path / MANIFEST).exists() or not path.is_dir():
+        return path
+    inner = sweep_subfolder(path)
+    if (inner / MANIFEST).exists():
+        return inner
+    if path.name in (RUNS, SERIES) and (path.parent / MANIFEST).exists():
+        raise StoreError(f"{str(path)!r} is a part of a sweep folder: did you mean {str(path.parent)!r}?")
+    return path  # load_manifest says what is missing
 
 
 # ---------------------------------------------------------------------------- reading
-def chunk_files(path: str | Path) -> dict[int, Path]:
-    """Run-table chunks of a sweep folder by index."""
-    path = Path(path)
+def _indexed(folder: Path, pattern: re.Pattern[str]) -> dict[int, Path]:
     out = {}
-    for p in path.iterdir():
-        m = CHUNK_RE.match(p.name)
-        if m:
-            out[int(m.group(1))] = p
-    return dict(sorted(out.items()))
+    if folder.is_dir():
+        for p in folder.iterdir():
+            if m := pattern.match(p.name):
+                out[int(m.group(1))] = p
+    return out
+
+
+def chunk_files(path: str | Path) -> dict[int, Path]:
+    """The run table's parts (``runs/part-*.parquet``, and a format-1 folder's ``chunk-*.parquet``) by index."""
+    path = Path(path)
+    return dict(sorted({**_indexed(path, LEGACY_CHUNK_RE), **_indexed(path / RUNS, PART_RE)}.items()))
 
 
 def series_files(path: str | Path) -> dict[int, Path]:
+    """The series' parts (``series/part-*.parquet``, and a format-1 folder's ``series-*.parquet``) by index."""
     path = Path(path)
-    out = {}
-    for p in path.iterdir():
-        m = SERIES_RE.match(p.name)
-        if m:
-            out[int(m.group(1))] = p
-    return dict(sorted(out.items()))
+    return dict(sorted({**_indexed(path, LEGACY_SERIES_RE), **_indexed(path / SERIES, PART_RE)}.items()))
 
 
 def load_manifest(path: str | Path) -> dict[str, Any]:
@@ -547,7 +629,7 @@ def load_manifest(path: str | Path) -> dict[str, Any]:
         doc = json.loads(manifest.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise StoreError(f"{str(manifest)!r} cannot be read: {exc}") from None
-    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+    if not isinstance(doc, dict) or doc.get("format") not in (FORMAT, *LEGACY_FORMATS):
         raise StoreError(f"{str(manifest)!r} is not a phc-synergy sweep manifest ({FORMAT})")
     return doc
 
@@ -606,22 +688,50 @@ def load_design(path: str | Path) -> tuple[dict[str, Any] | None, np.ndarray | N
     return manifest.get("problem"), X
 
 
-def load_experiments_outcomes(path: str | Path, series: bool = False):
-    """A sweep as ``(experiments, outcomes)``, in the EMA workbench's style.
+def varied_inputs(manifest: dict[str, Any]) -> list[str]:
+    """The parameters a sweep varied (its design's inputs, without the dummy), from its manifest."""
+    columns = manifest.get("columns", {})
+    if "varied" in columns:
+        return list(columns["varied"])
+    vary = (manifest.get("spec") or {}).get("vary") or {}  # format 1 kept no list: the spec's [vary] table
+    return [name for name in vary if name in columns.get("parameters", {})]
 
-    ``experiments`` is a DataFrame with one row per run (sorted by run_id): run_id,
-    point_id, replicate, seed, every parameter, status. ``outcomes`` maps each
-    run-summary output to a float64 numpy array aligned with those rows (booleans
-    as 0/1; NaN for runs that failed and for undefined values). With
-    ``series=True`` it maps each kept per-step output instead to a 2-D float64
-    array (runs x steps, month 0 first; NaN after a run's horizon and for failed
-    runs).
+
+def load_experiments_outcomes(path: str | Path, series: bool = False, ids: bool = False):
+    """A sweep as ``(experiments, outcomes)``, as the EMA workbench's analysis functions take them.
+
+    ``experiments`` is a DataFrame with one row per run (sorted by run_id) and one column per
+    *varied* input only (integers as int64, reals as float64, anything else as a
+    category), so that ``ema_workbench.analysis.prim.Prim(experiments, y, ...)`` and
+    ``feature_scoring.get_feature_scores_all(experiments, outcomes)`` take it as it is:
+    run ids, seeds, replicate numbers and constants are not inputs of the experiment, and a
+    box restricted on them would mean nothing. ``ids=True`` adds run_id, point_id,
+    replicate, seed and status in front (to join back to the run table).
+
+    ``outcomes`` maps each run-summary output to a float64 numpy array aligned with those
+    rows (booleans as 0/1; NaN for runs that failed and for undefined values: drop those
+    rows before PRIM). With ``series=True`` it maps each kept per-step output instead to a
+    2-D float64 array (runs x steps, month 0 first; NaN after a run's horizon and for
+    failed runs).
     """
+    import pandas as pd
+
     df = load_sweep(path)
     manifest = load_manifest(path)
     cols = manifest["columns"]
-    keep = [*cols["meta"], *cols["parameters"], "status"]
-    experiments = df[keep].copy()
+    kinds = cols["parameters"]
+    experiments = pd.DataFrame(index=df.index)
+    if ids:
+        for name in [*cols["meta"], "status"]:
+            experiments[name] = df[name]
+    for name in varied_inputs(manifest):
+        kind = kinds.get(name, "float")
+        if kind == "int":
+            experiments[name] = df[name].astype(np.int64)
+        elif kind == "float":
+            experiments[name] = df[name].astype(np.float64)
+        else:
+            experiments[name] = df[name].astype("category")
     if not series:
         outcomes = {name: _float_array(df[name]) for name in cols["outputs"]}
         return experiments, outcomes

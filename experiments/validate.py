@@ -18,7 +18,7 @@ pair), with a bootstrap interval and a pass rule. The checks of a pattern are:
   and +30%, one at a time (``quick`` skips these), and a Morris screening of the
   constants, so a reader sees which constants the results lean on.
 
-All arms run as one sweep (``experiments.sweep.run_sweep``) into ``OUT/runs``, so
+All arms run as one sweep (``experiments.sweep.run_sweep``) into ``OUT/sweep``, so
 ``--workers``, ``--scheduler`` and ``--resume`` work as for any sweep; the analysis
 then reads the stored table. ``OUT`` gets ``validation.md``, ``validation.csv``,
 ``robustness.csv``, ``constants_morris.csv`` and figures.
@@ -40,7 +40,6 @@ from experiments.protocols import OUTPUTS, arm_key, validation_target
 
 ANALYSIS_SEED = 20261202  # bootstrap resamples (fixed: the same runs give the same intervals)
 BOOTSTRAP = 1000
-RUNS_DIR = "runs"
 ROOT_SEED = 1000
 BASE = {"population_size": 1000}  # access is a share: a cohort of 1,000 reads it to 0.1 percentage point
 PERTURBATION = 0.3  # robustness: each mechanics constant times 0.7 and 1.3, one at a time
@@ -819,20 +818,20 @@ def run_validation(
     on_start: Any = None,
     write: bool = True,
 ) -> ValidationResult:
-    """Run every arm (one sweep into OUT/runs), judge every check, write the report.
+    """Run every arm (one sweep into OUT/sweep), judge every check, write the report.
 
     ``on_start`` is called (with the sweep's start) once every refusal is behind, as
     for any sweep (``experiments.sweep.run_sweep``).
     """
-    from experiments.store import load_sweep
+    from experiments.store import load_sweep, sweep_subfolder
     from experiments.sweep import run_sweep
 
     out = Path(out)
     plan = build_plan(quick=quick, replicates=replicates, only=only)
     sweep_plan = plan.sweep_plan()
-    result = run_sweep(sweep_plan, out / RUNS_DIR, workers=workers, scheduler=scheduler, engine=engine,
+    result = run_sweep(sweep_plan, sweep_subfolder(out), workers=workers, scheduler=scheduler, engine=engine,
                        resume=resume, progress=progress, on_start=on_start)  # fmt: skip
-    table = load_sweep(out / RUNS_DIR)
+    table = load_sweep(sweep_subfolder(out))
     verdicts = judge(plan, table)
     extra = structure_verdict(plan, table)
     if extra is not None:

@@ -125,7 +125,7 @@ def report_text(plan: Any, verdicts: Any, morris: Any, figures: list[str]) -> st
         "- `validation.csv`: every check under every condition (value, interval, verdict, what it measured).",
         "- `robustness.csv`: per check, the perturbed conditions it passed and those that broke it.",
         "- `constants_morris.csv`: Morris mu*, its confidence, sigma and the replicate-noise level, per constant and output.",
-        "- `runs/`: the sweep store of every run (resume with `--resume`).",
+        "- `sweep/`: the sweep store of every run (resume with `--resume`).",
         "",
     ]
     return "\n".join(lines)

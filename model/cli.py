@@ -244,7 +244,9 @@ def build_parser() -> argparse.ArgumentParser:
         " format: one row per run per month when the sweep kept per-step series, else one row per run at its last"
         " month, with [run number], seed, the parameters, [step] and the outputs.",
     )
-    p.add_argument("dir", metavar="DIR", help="a sweep folder")
+    p.add_argument(
+        "dir", metavar="DIR", help="a sweep folder, or the --out folder of sensitivity, compare or validate"
+    )
     p.add_argument("--format", choices=("csv", "behaviorspace"), required=True, help="the layout")
     p.add_argument("--out", metavar="FILE", help="default: DIR/runs.csv (csv) or DIR/behaviorspace.csv")
     p.add_argument(
@@ -257,11 +259,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "sensitivity",
         help="Morris or Sobol' sensitivity analysis of a sweep spec: indices.csv, figures and report.md",
-        description="Runs the spec's sweep into DIR/runs (resumable with --resume), then analyses it with SALib:"
+        description="Runs the spec's sweep into DIR/sweep (resumable with --resume), then analyses it with SALib:"
         " Morris (mu*, sigma) or Sobol' (S1, ST on replicate means, bootstrap CIs), by the spec's design.",
     )
     p.add_argument("spec", metavar="SPEC.toml", help="a sweep spec with a morris or sobol design")
-    p.add_argument("--out", metavar="DIR", required=True, help="the output folder (the sweep goes to DIR/runs)")
+    p.add_argument("--out", metavar="DIR", required=True, help="the output folder (the sweep goes to DIR/sweep)")
     _engine_options(p)
     p.set_defaults(handler=cmd_sensitivity)
 
@@ -278,7 +280,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--replicates", metavar="R", help="replicates per scenario (default: 20, or the config's)")
     p.add_argument("--steps", metavar="N", help="months per run (scenarios only; default: each scenario's)")
     p.add_argument("--seed", metavar="S", help="root seed of the replicate seeds (default: 20211, or the config's)")
-    p.add_argument("--out", metavar="DIR", required=True, help="the output folder (runs go to DIR/runs)")
+    p.add_argument("--out", metavar="DIR", required=True, help="the output folder (runs go to DIR/sweep)")
     _engine_options(p)
     p.set_defaults(handler=cmd_compare)
 
@@ -298,11 +300,11 @@ def build_parser() -> argparse.ArgumentParser:
         "validate",
         help="run every pattern with its causal, horizon and robustness checks: validation.md, CSVs, figures",
         description="Runs the pattern checks of docs/ODD.md 1.2 (P1-P5 and the mechanisms) as one sweep into"
-        " DIR/runs (resumable with --resume, on --workers or --scheduler), with each mechanics constant moved by"
+        " DIR/sweep (resumable with --resume, on --workers or --scheduler), with each mechanics constant moved by"
         " -30%% and +30%% and a Morris screening of the constants (skipped with --quick), then writes"
         " DIR/validation.md, validation.csv, robustness.csv, constants_morris.csv and figures.",
     )
-    p.add_argument("--out", metavar="DIR", required=True, help="the output folder (the runs go to DIR/runs)")
+    p.add_argument("--out", metavar="DIR", required=True, help="the output folder (the runs go to DIR/sweep)")
     p.add_argument("--replicates", metavar="R", help="replicates per arm (default: 16; --quick: 8)")
     p.add_argument("--quick", action="store_true",
                    help="defaults only: no robustness runs, no Morris, horizons 60 and 120 (as the tests run it)")
@@ -345,7 +347,7 @@ def _engine_options(p: argparse.ArgumentParser) -> None:
         help="1 = serial, in this process (default); N > 1 = a local Dask cluster of N processes",
     )
     p.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run on an existing Dask cluster")
-    p.add_argument("--resume", action="store_true", help="continue the runs stored in DIR/runs")
+    p.add_argument("--resume", action="store_true", help="continue the runs stored in DIR/sweep")
     p.add_argument("--quiet", action="store_true", help="no progress line")
 
 
@@ -638,12 +640,15 @@ def _announce(header: str) -> Callable[[Any], None]:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from experiments.export import check_complete, export
-    from experiments.store import StoreError
+    from experiments.store import StoreError, find_sweep_folder
 
-    folder = Path(args.dir).expanduser()
-    default = folder / ("runs.csv" if args.format == "csv" else "behaviorspace.csv")
+    given = Path(args.dir).expanduser()
+    default = given / ("runs.csv" if args.format == "csv" else "behaviorspace.csv")
     out = _output_path("--out", args.out) if args.out else None
     try:
+        folder = find_sweep_folder(given)  # a sensitivity, compare or validate folder: the sweep inside it
+        if folder != given:
+            print(f"reading the sweep in {folder}", file=sys.stderr)
         done, total = check_complete(folder, args.partial)  # a folder that is no sweep, or misses runs: refused
         if out is None:
             out = _output_path("--out", str(default))
@@ -916,7 +921,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     from experiments.engine import EngineError, EngineStartError
     from experiments.sensitivity import SensitivityError, check_spec, run_sensitivity
     from experiments.spec import SpecError, load_spec
-    from experiments.store import StoreError
+    from experiments.store import StoreError, sweep_subfolder
     from experiments.sweep import Progress
 
     workers, scheduler = _engine_args(args)
@@ -943,7 +948,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     except (StoreError, EngineStartError, SensitivityError) as exc:
         raise UserError(str(exc)) from None
     except EngineError as exc:
-        return _engine_stopped(exc, out / "runs")
+        return _engine_stopped(exc, sweep_subfolder(out))
     for name, why in result.skipped.items():
         print(f"not analysed: {name}: {why}", file=sys.stderr)
     print(f"sensitivity done: {out / 'indices.csv'}, {len(result.files) - 2} figure(s), report {out / 'report.md'}")
@@ -952,7 +957,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from experiments.engine import EngineError, EngineStartError
-    from experiments.store import StoreError
+    from experiments.store import StoreError, sweep_subfolder
     from experiments.sweep import Progress
     from experiments.validate import build_plan, pattern_checks, run_validation
 
@@ -981,7 +986,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     except (StoreError, EngineStartError) as exc:
         raise UserError(str(exc)) from None
     except EngineError as exc:
-        return _engine_stopped(exc, out / "runs")
+        return _engine_stopped(exc, sweep_subfolder(out))
     main = result.verdicts[result.verdicts["condition"] == "defaults"]
     for _, row in main.iterrows():
         print(f"{'pass' if row['passed'] else 'FAIL'}  {row['check']}: {row['claim']}")
@@ -993,7 +998,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     from experiments.compare import CompareError, load_config, run_compare
     from experiments.engine import EngineError, EngineStartError
-    from experiments.store import StoreError
+    from experiments.store import StoreError, sweep_subfolder
     from experiments.sweep import Progress
 
     workers, scheduler = _engine_args(args)
@@ -1041,7 +1046,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     except (StoreError, EngineStartError, CompareError) as exc:
         raise UserError(str(exc)) from None
     except EngineError as exc:
-        return _engine_stopped(exc, out / "runs")
+        return _engine_stopped(exc, sweep_subfolder(out))
     print(f"compare done: {out / 'summary.csv'}, {out / 'differences.csv'}, fan charts, report {out / 'compare.md'}")
     return 0
 
@@ -1052,7 +1057,7 @@ def cmd_main(args: argparse.Namespace) -> int:
     from experiments.main import run_main
     from experiments.sensitivity import SensitivityError
     from experiments.spec import SpecError
-    from experiments.store import StoreError
+    from experiments.store import StoreError, sweep_subfolder
 
     workers, scheduler = _engine_args(args, default_workers=min(2, cpu_count()))
     out = Path(args.out).expanduser()
@@ -1061,7 +1066,7 @@ def cmd_main(args: argparse.Namespace) -> int:
     except (CompareError, SpecError, SensitivityError, StoreError, EngineStartError) as exc:
         raise UserError(str(exc)) from None
     except EngineError as exc:
-        stored = "; ".join(_stored_runs_text(out / part / "runs") for part in ("cases", "morris"))
+        stored = "; ".join(_stored_runs_text(sweep_subfolder(out / part)) for part in ("cases", "morris"))
         return _stopped(f"{exc}; {stored}; run the same command again to continue where it stopped")
     print(f"report: {report}")
     return 0

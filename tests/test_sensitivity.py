@@ -78,8 +78,8 @@ def test_morris_on_a_tiny_spec_writes_indices_figures_and_report(tmp_path, capsy
     assert (sa / "morris_final_access.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     report = (sa / "report.md").read_text()
     assert "## final_access" in report and "dummy" in report and "morris_final_access.png" in report
-    # the sweep is stored under runs/ and the whole thing resumes (nothing left to run)
-    assert len(load_sweep(sa / "runs")) == 20 * 2
+    # the sweep is stored under sweep/ and the whole thing resumes (nothing left to run)
+    assert len(load_sweep(sa / "sweep")) == 20 * 2
     status, _, err = cli(capsys, "sensitivity", spec_path, "--out", sa, "--quiet", "--resume")
     assert status == 0, err
     assert not list(sa.glob("*.tmp")) and not list(sa.glob(".*.tmp"))
@@ -92,14 +92,14 @@ def test_sobol_on_a_tiny_spec(tmp_path):
     assert {"S1", "S1_conf", "ST", "ST_conf"} <= set(idx)
     assert (tmp_path / "sa" / "sobol_final_access.png").exists()
     assert (tmp_path / "sa" / "report.md").exists()
-    assert len(load_sweep(tmp_path / "sa" / "runs")) == spec.n_runs
+    assert len(load_sweep(tmp_path / "sa" / "sweep")) == spec.n_runs
 
 
 # ---------------------------------------------------------------------------- Ishigami
 def test_ishigami_indices_through_sampling_engine_and_analysis(tmp_path):
     t0 = time.monotonic()
     plan = ishigami_plan(n=1024, seed=1)
-    run_sweep(plan, tmp_path / "runs", engine=SerialEngine())
+    run_sweep(plan, tmp_path / "sweep", engine=SerialEngine())
     result = analyse_folder(tmp_path, method="sobol", outputs=["y"], replicates=1)
     idx = result.indices.set_index("parameter")
     for name in ("x1", "x2", "x3"):
@@ -124,7 +124,7 @@ def test_compare_two_scenarios_writes_tables_differences_and_fan_charts(tmp_path
     diffs = pd.read_csv(out / "differences.csv")
     assert set(diffs["variant"]) == {"chrp"} and set(diffs["against"]) == {"pccp"}
     # paired: the difference of replicate k uses the same seed in both scenarios
-    runs = load_sweep(out / "runs")
+    runs = load_sweep(out / "sweep")
     a = runs[runs["point_id"] == 0].sort_values("replicate")
     b = runs[runs["point_id"] == 1].sort_values("replicate")
     assert list(a["seed"]) == list(b["seed"])

@@ -6,6 +6,7 @@ import contextlib
 import csv
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -272,10 +273,48 @@ def test_summary_kinds_match_a_real_run():
 
 
 # ---------------------------------------------------------------- storage
+def test_the_fields_readers_read_runs_and_series_as_they_are(reference):
+    # runs/ holds the run table only and series/ the series only: each is one dataset with one schema, read by
+    # pandas, pyarrow, duckdb and polars with no glue, and giving the rows load_sweep and load_series give
+    import duckdb
+    import polars as pl
+    import pyarrow.dataset as ds
+
+    runs, series = load_sweep(reference), load_series(reference)
+    by_pandas = pd.read_parquet(reference / "runs").sort_values("run_id").reset_index(drop=True)
+    pd.testing.assert_frame_equal(by_pandas, runs)
+    assert ds.dataset(reference / "runs").count_rows() == len(runs) == 12
+    assert ds.dataset(reference / "series").count_rows() == len(series) == 12 * 13
+    con = duckdb.connect()
+    assert con.execute(f"select count(*) from read_parquet('{reference}/runs/*.parquet')").fetchone()[0] == 12
+    joined = con.execute(
+        f"select r.run_id, r.seats, s.step, s.synergy from read_parquet('{reference}/runs/*.parquet') r"
+        f" join read_parquet('{reference}/series/*.parquet') s using (run_id) order by run_id, step"
+    ).df()
+    assert len(joined) == 12 * 13 and np.allclose(joined.synergy.to_numpy(), series.synergy.to_numpy())
+    by_polars = pl.read_parquet(reference / "runs").sort("run_id")
+    assert by_polars.height == 12 and by_polars["final_access"].to_list() == runs.final_access.tolist()
+    assert pl.read_parquet(reference / "series").height == 12 * 13
+
+
+def test_undefined_outcomes_are_nulls_not_nan(reference):
+    import pyarrow.dataset as ds
+
+    # no shock in the tiny sweep, so the months to recover from one are undefined in every run: nulls, as in the
+    # JSON summaries (a NaN would be a number to duckdb and polars)
+    table = ds.dataset(reference / "runs").to_table()
+    recovery = table.column("recovery_months")
+    assert recovery.null_count == len(recovery) == 12
+    assert table.column("final_access").null_count == 0
+    assert load_sweep(reference).recovery_months.isna().all()
+
+
 def test_sweep_folder_contents(reference):
     names = {p.name for p in reference.iterdir()}
     # no _lock: a finished sweep removes its lock file
-    assert names == {"_manifest.json", "_design.parquet", "chunk-00000.parquet", "series-00000.parquet"}
+    assert names == {"_manifest.json", "_design.parquet", "runs", "series"}
+    assert [p.name for p in (reference / "runs").iterdir()] == ["part-00000.parquet"]
+    assert [p.name for p in (reference / "series").iterdir()] == ["part-00000.parquet"]
     manifest = load_manifest(reference)
     for key in ("spec", "spec_hash", "root_seed", "versions", "git", "started", "finished", "counts"):
         assert key in manifest, key
@@ -299,7 +338,11 @@ def test_sweep_folder_contents(reference):
     assert problem["names"] == ["communication", "trust_gain", "seats"] and X.shape == (6, 3)
 
     experiments, outcomes = load_experiments_outcomes(reference)
-    assert len(experiments) == 12 and "communication" in experiments and "final_access" not in experiments
+    # only the varied inputs, typed: no ids, seeds, constants or the empty composition
+    assert experiments.columns.tolist() == ["communication", "trust_gain", "seats"] and len(experiments) == 12
+    assert experiments.dtypes.tolist() == [np.float64, np.float64, np.int64]
+    with_ids, _ = load_experiments_outcomes(reference, ids=True)
+    assert with_ids.columns.tolist()[:5] == ["run_id", "point_id", "replicate", "seed", "status"]
     assert set(outcomes) == set(SUMMARY_OUTPUTS)
     assert all(v.dtype == np.float64 and v.shape == (12,) for v in outcomes.values())
     np.testing.assert_array_equal(outcomes["final_access"], table.final_access.to_numpy())
@@ -568,7 +611,7 @@ def test_a_scheduler_lost_mid_sweep_is_one_line_and_resume_finishes(tmp_path, ca
 
     def kill_scheduler_after_the_first_chunk() -> None:
         deadline = time.monotonic() + 120
-        while not (out / "chunk-00000.parquet").exists() and time.monotonic() < deadline:
+        while not (out / "runs" / "part-00000.parquet").exists() and time.monotonic() < deadline:
             time.sleep(0.01)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(scheduler.pid, signal.SIGKILL)
@@ -619,7 +662,7 @@ def test_a_sweep_killed_with_sigkill_resumes_to_the_same_table(tmp_path, capsys)
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 60
-        while not (killed / "chunk-00000.parquet").exists():
+        while not (killed / "runs" / "part-00000.parquet").exists():
             assert proc.poll() is None, proc.stderr.read().decode()
             assert time.monotonic() < deadline, "no chunk appeared"
             time.sleep(0.005)
@@ -651,6 +694,42 @@ def test_a_sweep_killed_with_sigkill_resumes_to_the_same_table(tmp_path, capsys)
     assert manifest["sessions"][-1]["resumed_from"] == len(stored)
     assert manifest["sessions"][-2]["status"] == "interrupted" and "found_interrupted" in manifest["sessions"][-2]
     assert not [p for p in killed.iterdir() if p.name.endswith(".tmp") or p.name == "_lock"]
+
+
+def _as_format_1(folder: Path, keep: int | None = None) -> None:
+    """Put a sweep folder back in the first layout (chunk-*.parquet and series-*.parquet beside the manifest)."""
+    for index, part in sorted(chunk_files(folder).items()):
+        if keep is not None and index >= keep:
+            part.unlink()
+            (folder / "series" / part.name).unlink()
+            continue
+        part.rename(folder / f"chunk-{index:05d}.parquet")
+        (folder / "series" / part.name).rename(folder / f"series-{index:05d}.parquet")
+    (folder / "runs").rmdir()
+    (folder / "series").rmdir()
+    manifest = json.loads((folder / "_manifest.json").read_text())
+    manifest["format"] = "phc-synergy-sweep/1"
+    del manifest["columns"]["varied"]
+    (folder / "_manifest.json").write_text(json.dumps(manifest))
+
+
+def test_a_folder_of_the_first_layout_still_loads_and_resuming_moves_it(reference, tmp_path, capsys):
+    old = tmp_path / "old"
+    shutil.copytree(reference, old)
+    _as_format_1(old)
+    assert_same_sweep(reference, old)
+    assert load_experiments_outcomes(old)[0].columns.tolist() == ["communication", "trust_gain", "seats"]
+
+    # a format-1 sweep stopped half-way: resuming moves its parts into runs/ and series/, then finishes it
+    half = tmp_path / "half"
+    run_sweep(load_spec(write_spec(tmp_path)), half, batch_size=4, chunk_runs=4)
+    _as_format_1(half, keep=1)
+    status, _, err = cli(capsys, "sweep", tmp_path / "spec.toml", "--out", half, "--resume", "--quiet")
+    assert status == 0, err
+    assert {p.name for p in half.iterdir()} == {"_manifest.json", "_design.parquet", "runs", "series"}
+    manifest = load_manifest(half)
+    assert manifest["format"] == "phc-synergy-sweep/2" and manifest["upgraded_from"] == "phc-synergy-sweep/1"
+    assert_same_sweep(reference, half)
 
 
 # ---------------------------------------------------------------- export
@@ -694,7 +773,7 @@ def test_export_behaviorspace_without_series(tmp_path, capsys):
     spec_path = write_spec(tmp_path, replace(SMALL_SPEC, 'series = ["synergy", "access", "active_seats"]', ""))
     folder = tmp_path / "sweep"
     run_sweep(load_spec(spec_path), folder)
-    assert {p.name for p in folder.iterdir()} == {"_manifest.json", "_design.parquet", "chunk-00000.parquet"}
+    assert {p.name for p in folder.iterdir()} == {"_manifest.json", "_design.parquet", "runs"}  # no series/
     status, _, err = cli(capsys, "export", folder, "--format", "behaviorspace")
     assert status == 0, err
     with open(folder / "behaviorspace.csv", newline="") as f:
@@ -711,6 +790,18 @@ def test_export_refuses_a_folder_that_is_not_a_sweep(tmp_path, capsys):
         load_sweep(tmp_path)
 
 
+def test_export_takes_a_commands_folder_and_names_the_sweep_for_its_parts(tmp_path, capsys):
+    folder = tmp_path / "sens" / "sweep"  # where sensitivity, compare and validate keep their sweep
+    run_sweep(load_spec(write_spec(tmp_path)), folder)
+    status, stdout, err = cli(capsys, "export", tmp_path / "sens", "--format", "csv")
+    assert status == 0 and "12 rows" in stdout, err
+    assert f"reading the sweep in {folder}" in err and (tmp_path / "sens" / "runs.csv").exists()
+    assert len(pd.read_csv(tmp_path / "sens" / "runs.csv")) == 12
+    status, _, err = cli(capsys, "export", folder / "runs", "--format", "csv")
+    assert status == 2 and f"did you mean {str(folder)!r}?" in err and len(err.strip().splitlines()) == 1
+    assert not [p for p in folder.rglob("*") if p.name == "_lock" or p.name.endswith(".tmp")]
+
+
 def _partial_sweep(tmp_path: Path) -> tuple[Path, int, int]:
     """The tiny sweep stopped after its first chunk: (folder, runs stored, runs in all)."""
     folder = tmp_path / "partial"
@@ -718,7 +809,7 @@ def _partial_sweep(tmp_path: Path) -> tuple[Path, int, int]:
     chunks = chunk_files(folder)
     for index in list(chunks)[1:]:
         chunks[index].unlink()
-        (folder / f"series-{index:05d}.parquet").unlink()
+        (folder / "series" / f"part-{index:05d}.parquet").unlink()
     return folder, 4, 12
 
 
