@@ -14,7 +14,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --upgrade pip
-	$(BIN)/python -m pip install -e '.[test,viz,calibration]'
+	$(BIN)/python -m pip install -e '.[test,viz,calibration,ema]'
 	$(BIN)/python -m model.kernels
 	touch $@
 

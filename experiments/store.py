@@ -697,26 +697,37 @@ def varied_inputs(manifest: dict[str, Any]) -> list[str]:
     return [name for name in vary if name in columns.get("parameters", {})]
 
 
-def load_experiments_outcomes(path: str | Path, series: bool = False, ids: bool = False):
+def load_experiments_outcomes(
+    path: str | Path,
+    series: bool = False,
+    ids: bool = False,
+    outcomes: Iterable[str] | None = None,
+    failed: bool = False,
+):
     """A sweep as ``(experiments, outcomes)``, as the EMA workbench's analysis functions take them.
 
-    ``experiments`` is a DataFrame with one row per run (sorted by run_id) and one column per
-    *varied* input only (integers as int64, reals as float64, anything else as a
+    ``experiments`` is a DataFrame with one row per successful run (sorted by run_id) and one
+    column per *varied* input only (integers as int64, reals as float64, anything else as a
     category), so that ``ema_workbench.analysis.prim.Prim(experiments, y, ...)`` and
     ``feature_scoring.get_feature_scores_all(experiments, outcomes)`` take it as it is:
     run ids, seeds, replicate numbers and constants are not inputs of the experiment, and a
     box restricted on them would mean nothing. ``ids=True`` adds run_id, point_id,
-    replicate, seed and status in front (to join back to the run table).
+    replicate, seed and status in front (to join back to the run table); ``failed=True``
+    keeps the runs that raised too (their outcomes NaN).
 
-    ``outcomes`` maps each run-summary output to a float64 numpy array aligned with those
-    rows (booleans as 0/1; NaN for runs that failed and for undefined values: drop those
-    rows before PRIM). With ``series=True`` it maps each kept per-step output instead to a
-    2-D float64 array (runs x steps, month 0 first; NaN after a run's horizon and for
-    failed runs).
+    ``outcomes`` maps run-summary outputs to float64 numpy arrays aligned with those rows
+    (booleans as 0/1). By default it holds every output defined in every row: an output
+    that is undefined in some runs (``months_to_access`` of a run whose access never rose,
+    ``recovery_months`` without a shock) is NaN there, which the workbench's estimators
+    refuse, so it comes only when named in ``outcomes=[...]``. With ``series=True`` it maps
+    each kept per-step output instead to a 2-D float64 array (runs x steps, month 0 first;
+    NaN after a run's horizon and for failed runs).
     """
     import pandas as pd
 
     df = load_sweep(path)
+    if not failed:
+        df = df[df["status"] == "ok"].reset_index(drop=True)
     manifest = load_manifest(path)
     cols = manifest["columns"]
     kinds = cols["parameters"]
@@ -733,8 +744,16 @@ def load_experiments_outcomes(path: str | Path, series: bool = False, ids: bool 
         else:
             experiments[name] = df[name].astype("category")
     if not series:
-        outcomes = {name: _float_array(df[name]) for name in cols["outputs"]}
-        return experiments, outcomes
+        if outcomes is not None:
+            names = list(outcomes)
+            unknown = [n for n in names if n not in cols["outputs"]]
+            if unknown:
+                raise StoreError(
+                    f"outcomes {unknown} are not run-summary outputs of this sweep: {', '.join(cols['outputs'])}"
+                )
+            return experiments, {name: _float_array(df[name]) for name in names}
+        arrays = {name: _float_array(df[name]) for name in cols["outputs"]}
+        return experiments, {name: a for name, a in arrays.items() if failed or np.isfinite(a).all()}
     names = cols.get("series", [])
     long = load_series(path)
     n = len(df)

@@ -8,6 +8,7 @@
     phc-synergy export DIR --format csv|behaviorspace [--out FILE]
     phc-synergy sensitivity SPEC.toml --out DIR [--workers N | --scheduler tcp://HOST:PORT] [--resume]
     phc-synergy compare SCENARIO... | --config CASES.toml [--replicates R] --out DIR [engine options] [--resume]
+    phc-synergy discover SWEEP_DIR --outcome NAME --above X|--below X --out DIR [PRIM options]
     phc-synergy main [--out results] [--workers N]
     phc-synergy calibrate CASE.toml --out DIR [--params NAME,...] [--population P]
                           [--generations G | --max-simulations M] [engine options] [--resume]
@@ -311,6 +312,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--only", metavar="CHECK,...", help="run only these checks (e.g. P1-lag,P5-recovery)")
     _engine_options(p)
     p.set_defaults(handler=cmd_validate)
+
+    p = sub.add_parser(
+        "discover",
+        help="scenario discovery (PRIM) on a finished sweep: which inputs give an outcome above or below X",
+        description="Runs PRIM (the EMA workbench's; the 'ema' extra) on a sweep's run table: a run is a case of"
+        " interest when OUTCOME is above (or below) X; PRIM finds boxes of the varied inputs where such runs are"
+        " dense. Writes DIR/discover.md (in words), boxes.csv, trajectory.csv and figures (PNG and SVG).",
+    )
+    p.add_argument("sweep", metavar="SWEEP_DIR", help="a sweep folder (or the --out folder of sensitivity or compare)")
+    p.add_argument("--outcome", required=True, help="a run-summary output (e.g. final_access, access_gain)")
+    side = p.add_mutually_exclusive_group(required=True)
+    side.add_argument("--above", metavar="X", help="cases of interest: OUTCOME > X")
+    side.add_argument("--below", metavar="X", help="cases of interest: OUTCOME < X")
+    p.add_argument("--out", metavar="DIR", required=True, help="the output folder (created if missing)")
+    p.add_argument("--boxes", metavar="N", help="at most N boxes, each among the runs the earlier ones leave (default: 2)")
+    p.add_argument("--min-coverage", metavar="C", help="the box reported keeps at least this share of the cases (default: 0.5)")
+    p.add_argument("--max-qp", metavar="Q", help="drop restrictions with a quasi-p value above Q (default: 0.05)")
+    p.add_argument("--min-density", metavar="D", help="report a box only when at least this dense (default: 0, any)")
+    p.add_argument("--peel-alpha", metavar="A", help="share peeled off per step (default: 0.05)")
+    p.add_argument("--mass-min", metavar="M", help="smallest box, as a share of all runs (default: 0.05)")
+    p.set_defaults(handler=cmd_discover)
 
     from calibration.cli import add_parser as add_calibrate_parser  # imports neither pyabc nor the model
 
@@ -952,6 +974,51 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     for name, why in result.skipped.items():
         print(f"not analysed: {name}: {why}", file=sys.stderr)
     print(f"sensitivity done: {out / 'indices.csv'}, {len(result.files) - 2} figure(s), report {out / 'report.md'}")
+    return 0
+
+
+def cmd_discover(args: argparse.Namespace) -> int:
+    from experiments.discover import DiscoverError, DiscoverySettings, discover, write_discovery
+    from experiments.store import StoreError, find_sweep_folder
+
+    def number(option: str, text: str | None, default: float) -> float:
+        if text is None:
+            return default
+        try:
+            return float(text.strip())
+        except ValueError:
+            raise UserError(f"{option} {text!r} is not allowed: a number") from None
+
+    out = Path(args.out).expanduser()
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {args.out!r}: is not a folder")
+    settings = DiscoverySettings(
+        outcome=args.outcome,
+        above=number("--above", args.above, math.nan) if args.above is not None else None,
+        below=number("--below", args.below, math.nan) if args.below is not None else None,
+        min_coverage=number("--min-coverage", args.min_coverage, 0.5),
+        max_boxes=_positive_int("--boxes", args.boxes, 10) if args.boxes else 2,
+        min_density=number("--min-density", args.min_density, 0.0),
+        max_qp=number("--max-qp", args.max_qp, 0.05),
+        peel_alpha=number("--peel-alpha", args.peel_alpha, 0.05),
+        mass_min=number("--mass-min", args.mass_min, 0.05),
+    )
+    try:
+        folder = find_sweep_folder(args.sweep)
+        result = discover(folder, settings)
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UserError(f"--out {args.out!r}: cannot create the folder: {exc.strerror}") from None
+        write_discovery(result, out)
+    except (StoreError, DiscoverError) as exc:
+        raise UserError(str(exc)) from None
+    found = ", ".join(f"box {b.number}: coverage {100 * b.coverage:.0f}%, density {100 * b.density:.0f}%, "
+                      + " & ".join(lim["name"] for lim in b.limits) for b in result.boxes)  # fmt: skip
+    print(
+        f"discover: {result.cases} of {result.runs} runs have {settings.outcome} {settings.direction}"
+        f" {settings.threshold:g}; " + (found or f"no box ({result.stopped})") + f"; report {out / 'discover.md'}"
+    )
     return 0
 
 

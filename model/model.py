@@ -33,7 +33,7 @@ from model.agents import (
 )
 from model.outputs import OUTPUTS, summarise
 from model.parameters import STAKEHOLDER_TYPES, ParameterError, validate_parameters
-from model.seeds import SEED_RULE, is_seed
+from model.seeds import SEED_RULE, is_seed, seed_from_rng
 from model.state import PAIR, PARTNERSHIP, SEAT, records, rules_record
 
 # ---- constants of the set-up (conventions and storage; the behavioural constants are schema
@@ -72,10 +72,16 @@ class PartnershipModel(mesa.Model):
     """A multi-stakeholder PHC partnership and the vulnerable population it serves.
 
     All parameters are keyword arguments named in ``model.parameters.PARAMETERS``;
-    ``seed`` is the run's integer seed (drawn and recorded when omitted).
+    ``seed`` is the run's integer seed (drawn and recorded when omitted). Mesa 3's
+    ``rng=`` is taken too: an integer is the seed; a numpy Generator or SeedSequence
+    gives the seed drawn from it, recorded in ``self.seed`` like any other.
     """
 
-    def __init__(self, seed: int | None = None, **parameters: Any):
+    def __init__(self, seed: int | None = None, rng: Any = None, **parameters: Any):
+        try:
+            seed = seed_from_rng(seed, rng)
+        except ValueError as exc:
+            raise ParameterError("rng", rng, str(exc)) from None
         if seed is None:
             seed = int(np.random.SeedSequence().entropy % (2**63))
         if not is_seed(seed):

@@ -44,3 +44,29 @@ def parse_seed(text: Any) -> int | None:
         return None
     seed = int(digits)
     return seed if seed <= MAX_SEED else None
+
+
+RNG_RULE = "a seed (" + SEED_RULE + "), a numpy Generator or SeedSequence, or None; not both seed and rng"
+
+
+def seed_from_rng(seed: Any, rng: Any) -> Any:
+    """The run's integer seed when a caller gives Mesa 3's ``rng=`` instead of ``seed=``.
+
+    A run is reproducible only from a recorded integer, so ``rng`` is turned into one: an
+    integer is the seed itself; a numpy Generator or SeedSequence gives one drawn from it
+    (the same Generator state gives the same run). Returns ``seed`` when ``rng`` is None;
+    raises ValueError (the caller names the field) for anything else or for both.
+    """
+    import numpy as np
+
+    if rng is None:
+        return seed
+    if seed is not None:
+        raise ValueError(RNG_RULE)
+    if is_seed(rng):
+        return int(rng)
+    if isinstance(rng, np.random.Generator):
+        return int(rng.integers(0, MAX_SEED, endpoint=True))
+    if isinstance(rng, np.random.SeedSequence):
+        return int(rng.generate_state(1, np.uint64)[0] >> np.uint64(1))
+    raise ValueError(RNG_RULE)
