@@ -27,6 +27,17 @@ Designs (``[design] method``):
   with ``calc_second_order = true`` (D counts the dummy).
 - ``morris``: ``trajectories`` one-at-a-time trajectories on a grid of ``levels``
   (even) levels (``SALib.sample.morris``); ``trajectories x (D + 1)`` points.
+- ``qmc``: a space-filling quasi-Monte Carlo sequence of ``n`` points from
+  ``scipy.stats.qmc``: ``sampler = "sobol"`` (scrambled Sobol', ``n`` a power of
+  two, the default) or ``"halton"`` (scrambled Halton, any ``n``). More even than
+  ``lhs`` in every projection, for sweeps that map the space (and ``discover``).
+- ``file``: your own points, ``path = "points.csv"`` (or ``.parquet``; relative to the
+  spec): one column per varied parameter, one row per design point. Without
+  ``[vary]`` the columns are the varied parameters (ranges: the schema's bounds);
+  with it, the columns must be its parameters and every value inside its ranges.
+  Every value is checked against the schema (a wrong column, a text, a value out
+  of range: one line naming the file, the row and the column). The spec's hash
+  covers the points, so a changed file is a different sweep.
 
 Integer parameters are rounded to the nearest integer (halves up) after sampling,
 so the two end values of an integer range get half the weight of the others. The
@@ -61,7 +72,9 @@ from model.scenarios import ScenarioError, load_scenario, read_scenario
 from model.seeds import MAX_SEED, SEED_RULE
 
 SPEC_FORMAT = 1  # bumped when the meaning of a normalised spec changes (changes every hash)
-DESIGNS: tuple[str, ...] = ("grid", "lhs", "sobol", "morris")
+DESIGNS: tuple[str, ...] = ("grid", "lhs", "sobol", "morris", "qmc", "file")
+QMC_SAMPLERS: tuple[str, ...] = ("sobol", "halton")
+POINTS_FORMATS: tuple[str, ...] = (".csv", ".parquet")
 DUMMY = "dummy"  # name of the input the model ignores (morris and sobol designs)
 MAX_RUNS = 10_000_000
 MAX_REPLICATES = 100_000
@@ -96,6 +109,14 @@ DESIGN_KEYS: dict[str, dict[str, str]] = {
         "calc_second_order": "true or false (default false): sample for second-order indices too",
         "dummy": "true or false (default false): add an input the model ignores",
         "seed": f"the sampler's seed, {SEED_RULE} (default: root_seed)",
+    },
+    "qmc": {
+        "sampler": "'sobol' (default: scrambled Sobol' sequence) or 'halton' (scrambled Halton sequence)",
+        "n": f"an integer in [2, {MAX_RUNS:,}]: the number of points (a power of two for sobol)",
+        "seed": f"the scrambling seed, {SEED_RULE} (default: root_seed)",
+    },
+    "file": {
+        "path": "a .csv or .parquet file of design points (relative to the spec): one column per varied parameter",
     },
     "morris": {
         "trajectories": f"an integer in [2, {MAX_RUNS:,}]: the number of trajectories",
@@ -218,6 +239,8 @@ class Spec:
     root_seed: int
     series: tuple[str, ...]
     design: Design = field(repr=False, compare=False)
+    sampler: str | None = None  # qmc: 'sobol' or 'halton'
+    points_path: str | None = None  # file: the path as the spec gives it
     # Per replicate, the posterior values it takes (calibrated scenario, 'posterior = true'), without the
     # parameters that [fixed] sets or the design varies: those win. None when there is no posterior.
     draws: tuple[dict[str, Any], ...] | None = None
@@ -255,6 +278,10 @@ class Spec:
             design.update(n=self.n, seed=self.sample_seed)
         elif self.method == "sobol":
             design.update(n=self.n, calc_second_order=self.calc_second_order, dummy=self.dummy, seed=self.sample_seed)
+        elif self.method == "qmc":
+            design.update(sampler=self.sampler, n=self.n, seed=self.sample_seed)
+        elif self.method == "file":
+            design.update(path=self.points_path, points=self.design.hash)  # the points, not just the name
         else:
             design.update(trajectories=self.trajectories, levels=self.levels, dummy=self.dummy, seed=self.sample_seed)
         return {
@@ -417,7 +444,7 @@ class _Checker:
                         f" {method!r} takes {', '.join(allowed_here)}",
                     )
                 raise self.unknown_key("design", key, dict.fromkeys(allowed_here, ""), design_doc[key])
-        n = levels = trajectories = None
+        n = levels = trajectories = sampler = points_path = point_rows = None
         calc_second_order = dummy = False
         seed = root_seed
         if "seed" in design_doc:
@@ -460,6 +487,26 @@ class _Checker:
                 design_doc.get("calc_second_order", False),
                 DESIGN_KEYS["sobol"]["calc_second_order"],
             )
+        elif method == "qmc":
+            sampler = design_doc.get("sampler", "sobol")
+            if sampler not in QMC_SAMPLERS:
+                raise self.fail("design.sampler", sampler, DESIGN_KEYS["qmc"]["sampler"])
+            if "n" not in design_doc:
+                raise self.fail("design.n", None, DESIGN_KEYS["qmc"]["n"], "missing [design] n: the number of points")
+            n = self.integer("design.n", design_doc["n"], 2, MAX_RUNS, DESIGN_KEYS["qmc"]["n"])
+            if sampler == "sobol" and n & (n - 1):
+                lower = 2 ** (n.bit_length() - 1)
+                raise self.fail(
+                    "design.n",
+                    n,
+                    DESIGN_KEYS["qmc"]["n"],
+                    f"[design] n = {n} is not allowed for a Sobol' sequence: a power of two keeps its balance"
+                    f" (nearest below: {lower}, above: {lower * 2}); sampler = 'halton' takes any n",
+                )
+        elif method == "file":
+            points_path, columns, point_rows = self.points(design_doc)
+            varied = self.file_varied(columns, varied, fixed, points_path)
+            n = len(point_rows)
         else:  # morris
             if "trajectories" not in design_doc:
                 raise self.fail(
@@ -480,7 +527,7 @@ class _Checker:
         D = len(varied) + (1 if dummy else 0)
         if method == "grid":
             points = math.prod(v.grid_size() for v in varied)
-        elif method == "lhs":
+        elif method in ("lhs", "qmc", "file"):
             points = n
         elif method == "sobol":
             points = n * ((2 * D + 2) if calc_second_order else (D + 2))
@@ -505,6 +552,9 @@ class _Checker:
             calc_second_order=calc_second_order,
             dummy=dummy,
             seed=seed,
+            sampler=sampler,
+            points=point_rows,
+            points_path=points_path,
         )
         spec = Spec(
             name=name,
@@ -526,6 +576,8 @@ class _Checker:
             series=series,
             design=design,
             draws=self.draws(doc["scenario"], replicates, root_seed, fixed, varied) if use_posterior else None,
+            sampler=sampler,
+            points_path=design_doc.get("path") if method == "file" else None,
         )
         self.check_points(spec)
         return spec
@@ -622,7 +674,7 @@ class _Checker:
 
     def vary(self, method: str, fixed: dict[str, Any]) -> tuple[Varied, ...]:
         vary_doc = self.table("vary")
-        if not vary_doc and method != "grid":
+        if not vary_doc and method not in ("grid", "file"):
             raise self.fail(
                 "vary",
                 vary_doc,
@@ -735,6 +787,56 @@ class _Checker:
             levels = self.integer(f"vary.{name}.levels", entry["levels"], 2, MAX_LEVELS, VARY_KEYS["levels"])
         return Varied(name, kind, low=low, high=high, levels=levels)
 
+    def points(self, design_doc: dict[str, Any]) -> tuple[Path, list[str], list[list[Any]]]:
+        """A file design's points as (path, column names, rows of raw cells); the cells are checked later."""
+        text = design_doc.get("path")
+        if not isinstance(text, str) or not text.strip():
+            raise self.fail("design.path", text, DESIGN_KEYS["file"]["path"])
+        path = Path(text).expanduser()
+        path = path if path.is_absolute() else self.base_dir / path
+        if path.suffix.lower() not in POINTS_FORMATS:
+            raise self.fail("design.path", text, DESIGN_KEYS["file"]["path"],
+                            f"[design] path = {text!r}: a .csv or .parquet file is needed")  # fmt: skip
+        if not path.is_file():
+            raise self.fail("design.path", text, DESIGN_KEYS["file"]["path"],
+                            f"[design] path = {text!r}: no such file ({path})")  # fmt: skip
+        return path, *read_points(path)
+
+    def file_varied(self, columns: list[str], varied: tuple[Varied, ...], fixed: dict[str, Any], path: Path):
+        """The varied inputs of a file design: [vary]'s (the columns must be its names) or the columns'."""
+        if len(set(columns)) != len(columns):
+            twice = sorted({c for c in columns if columns.count(c) > 1})
+            raise SpecError(f"column {twice[0]!r} appears twice", path=path, field=twice[0])
+        for name in columns:
+            if name not in PARAMETERS:
+                near = difflib.get_close_matches(name, list(PARAMETERS), n=1)
+                hint = f" (did you mean {near[0]!r}?)" if near else ""
+                raise SpecError(f"column {name!r} is not a model parameter{hint}: see phc-synergy params",
+                                path=path, field=name)  # fmt: skip
+            p = PARAMETERS[name]
+            if not p.sweepable:
+                raise SpecError(f"column {name!r} cannot be varied: it is a table of weights", path=path, field=name)
+            if name in fixed:
+                raise SpecError(f"column {name!r} is also set in [fixed]: a parameter is varied or fixed, not both",
+                                path=path, field=name)  # fmt: skip
+        if varied:
+            names = [v.name for v in varied]
+            if sorted(names) != sorted(columns):
+                missing, extra = sorted(set(names) - set(columns)), sorted(set(columns) - set(names))
+                raise SpecError(
+                    "the columns must be the parameters of [vary]"
+                    + (f"; missing: {', '.join(missing)}" if missing else "")
+                    + (f"; not in [vary]: {', '.join(extra)}" if extra else ""),
+                    path=path,
+                    field="columns",
+                )
+            by_name = {v.name: v for v in varied}
+            return tuple(by_name[c] for c in columns)
+        return tuple(
+            Varied(c, "int" if PARAMETERS[c].kind is int else "float", PARAMETERS[c].low, PARAMETERS[c].high)
+            for c in columns
+        )
+
     def outputs(self) -> tuple[str, ...]:
         doc = self.table("outputs")
         for key in doc:
@@ -800,12 +902,17 @@ def sample_design(
     calc_second_order: bool = False,
     dummy: bool = False,
     seed: int = 0,
+    sampler: str | None = None,
+    points: list[list[Any]] | None = None,
+    points_path: Path | None = None,
 ) -> Design:
     """Sample a design over ``varied`` inputs (works for any names and bounds, not only the model's).
 
     grid: itertools.product of each input's grid values; lhs/sobol/morris: SALib's
-    samplers with the given seed. Integer inputs are rounded (halves up) and
-    clipped to their range in ``values``; ``X`` keeps the raw sample.
+    samplers with the given seed; qmc: scipy.stats.qmc's scrambled Sobol' or Halton
+    sequence; file: ``points`` (rows of cells, one per input, checked against each
+    input's range here). Integer inputs are rounded (halves up) and clipped to their
+    range in ``values``; ``X`` keeps the raw sample.
     """
     varied = list(varied)
     if dummy:
@@ -824,10 +931,20 @@ def sample_design(
         values = [tuple(p) for p in itertools.product(*grids)]
         X = np.array(values, dtype=float).reshape(len(values), len(varied))
         return Design(method, names, kinds, problem, X, values)
+    if method == "file":
+        values = [file_point(varied, row, i, points_path) for i, row in enumerate(points or [])]
+        X = np.array(values, dtype=float).reshape(len(values), len(varied))
+        return Design(method, names, kinds, problem, X, values)
     if method == "lhs":
         from SALib.sample import latin
 
         X = latin.sample(problem, int(n), seed=seed)
+    elif method == "qmc":
+        from scipy.stats import qmc
+
+        engine = (qmc.Halton if sampler == "halton" else qmc.Sobol)(d=len(varied), scramble=True, rng=seed)
+        unit = engine.random(int(n))
+        X = qmc.scale(unit, [v.low for v in varied], [v.high for v in varied]) if len(varied) else unit
     elif method == "sobol":
         from SALib.sample import sobol
 
@@ -849,6 +966,76 @@ def sample_design(
             columns.append([float(x) for x in np.clip(col, v.low, v.high)])
     values = list(zip(*columns, strict=True))
     return Design(method, names, kinds, problem, X, values)
+
+
+class PointsError(SpecError):
+    """A file design's cell that cannot be used (names the file, the row and the column)."""
+
+
+def read_points(path: Path) -> tuple[list[str], list[list[Any]]]:
+    """(column names, rows) of a CSV or Parquet file of design points; cells as read (text or numbers)."""
+    if path.suffix.lower() == ".parquet":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        try:
+            table = pq.read_table(path)
+        except (pa.ArrowException, OSError) as exc:
+            raise SpecError(f"cannot be read as Parquet: {exc}", path=path) from None
+        columns = list(table.column_names)
+        data = [table.column(c).to_pylist() for c in columns]
+        rows = [list(r) for r in zip(*data, strict=True)] if columns else []
+    else:
+        import csv
+
+        try:
+            with open(path, newline="", encoding="utf-8-sig") as f:
+                lines = list(csv.reader(f))
+        except (OSError, UnicodeDecodeError, csv.Error) as exc:
+            raise SpecError(f"cannot be read as CSV: {exc}", path=path) from None
+        lines = [ln for ln in lines if any(cell.strip() for cell in ln)]
+        if not lines:
+            raise SpecError("is empty: a header row of parameter names, then one row per point", path=path)
+        columns = [c.strip() for c in lines[0]]
+        rows = []
+        for i, ln in enumerate(lines[1:], start=1):
+            if len(ln) != len(columns):
+                raise PointsError(f"row {i}: {len(ln)} cells, but the header has {len(columns)}", path=path,
+                                  field=f"row {i}")  # fmt: skip
+            rows.append(ln)
+    if not columns:
+        raise SpecError("has no columns: one column per varied parameter", path=path)
+    if not rows:
+        raise SpecError("has no rows: one row per design point", path=path)
+    return columns, rows
+
+
+def file_point(varied: list[Varied], row: list[Any], index: int, path: Path | None = None) -> tuple:
+    """Row ``index`` (0-based) of a file design, checked: each cell a value of its parameter inside its range."""
+    out = []
+    for v, cell in zip(varied, row, strict=True):
+        p = PARAMETERS.get(v.name)
+        where = f"row {index + 1}, column {v.name!r}"
+        text = cell.strip() if isinstance(cell, str) else cell
+        if text is None or text == "" or (isinstance(text, float) and not math.isfinite(text)):
+            raise PointsError(f"{where}: {_show(cell)} is not allowed: a number", path=path, field=where)
+        if hasattr(text, "item"):
+            text = text.item()
+        try:
+            value = p.validate(text) if p is not None else float(text)
+        except (ParameterError, ValueError):
+            allowed = p.allowed() if p is not None else "a number"
+            raise PointsError(f"{where}: {_show(cell)} is not allowed: {allowed}", path=path, field=where) from None
+        if isinstance(value, float) and v.kind == "int":
+            value = int(value)
+        if not v.low <= value <= v.high:
+            raise PointsError(
+                f"{where}: {_show(cell)} is outside the range [{_num(v.low)}, {_num(v.high)}] of {v.name}",
+                path=path,
+                field=where,
+            )
+        out.append(value)
+    return tuple(out)
 
 
 # ---------------------------------------------------------------------------- helpers
