@@ -5,7 +5,7 @@
     phc-synergy run [--scenario NAME|FILE] [--set NAME=VALUE ...] [--steps N] [--seed S]
                     [--out FILE.csv|FILE.parquet] [--summary FILE.json]
     phc-synergy sweep SPEC.toml --out DIR [--workers N | --scheduler tcp://HOST:PORT] [--resume]
-    phc-synergy export DIR --format csv|behaviorspace [--out FILE]
+    phc-synergy export DIR --format csv|behaviorspace|behaviorspace-spreadsheet [--out FILE] [--partial]
     phc-synergy sensitivity SPEC.toml --out DIR [--workers N | --scheduler tcp://HOST:PORT] [--resume]
     phc-synergy compare SCENARIO... | --config CASES.toml [--replicates R] --out DIR [engine options] [--resume]
     phc-synergy discover SWEEP_DIR --outcome NAME --above X|--below X --out DIR [PRIM options]
@@ -240,16 +240,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "export",
-        help="write a sweep's runs as a flat CSV table or in NetLogo BehaviorSpace's table layout",
+        help="write a sweep's runs as a flat CSV table or in a NetLogo BehaviorSpace layout (table, spreadsheet)",
         description="csv: one row per run (every column of the run table). behaviorspace: BehaviorSpace's 'table'"
-        " format: one row per run per month when the sweep kept per-step series, else one row per run at its last"
-        " month, with [run number], seed, the parameters, [step] and the outputs.",
+        " format: one row per run per month when the sweep kept per-step series (the run-summary outputs on its"
+        " last month), else one row per run at its last month, with [run number], the varied parameters, [step],"
+        " the outputs, then point_id, replicate, seed, seed_hi and seed_lo (seed = seed_hi * 2^32 + seed_lo); the"
+        " constants are in the header lines. behaviorspace-spreadsheet: BehaviorSpace's 'spreadsheet' format: one"
+        " column per run and metric, [final], [min], [max], [mean], [steps], then the months.",
     )
     p.add_argument(
         "dir", metavar="DIR", help="a sweep folder, or the --out folder of sensitivity, compare or validate"
     )
-    p.add_argument("--format", choices=("csv", "behaviorspace"), required=True, help="the layout")
-    p.add_argument("--out", metavar="FILE", help="default: DIR/runs.csv (csv) or DIR/behaviorspace.csv")
+    p.add_argument(
+        "--format", choices=("csv", "behaviorspace", "behaviorspace-spreadsheet"), required=True, help="the layout"
+    )
+    p.add_argument(
+        "--out",
+        metavar="FILE",
+        help="default: DIR/runs.csv (csv), DIR/behaviorspace.csv or DIR/behaviorspace-spreadsheet.csv",
+    )
     p.add_argument(
         "--partial",
         action="store_true",
@@ -661,11 +670,11 @@ def _announce(header: str) -> Callable[[Any], None]:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from experiments.export import check_complete, export
+    from experiments.export import DEFAULT_NAMES, check_complete, export
     from experiments.store import StoreError, find_sweep_folder
 
     given = Path(args.dir).expanduser()
-    default = given / ("runs.csv" if args.format == "csv" else "behaviorspace.csv")
+    default = given / DEFAULT_NAMES[args.format]
     out = _output_path("--out", args.out) if args.out else None
     try:
         folder = find_sweep_folder(given)  # a sensitivity, compare or validate folder: the sweep inside it
@@ -678,7 +687,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     except StoreError as exc:
         raise UserError(str(exc)) from None
     partial = f"; partial: {done} of {total} runs, marked in its header" if done < total else ""
-    print(f"wrote {out} ({rows} rows, {args.format}{partial})")
+    unit = "runs" if args.format == "behaviorspace-spreadsheet" else "rows"  # the spreadsheet: a column per run
+    print(f"wrote {out} ({rows} {unit}, {args.format}{partial})")
     return 0
 
 

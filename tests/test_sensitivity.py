@@ -69,7 +69,8 @@ def test_morris_on_a_tiny_spec_writes_indices_figures_and_report(tmp_path, capsy
     assert status == 0, err
     sa = tmp_path / "sa"
     indices = pd.read_csv(sa / "indices.csv")
-    assert {"output", "statistic", "parameter", "mu_star", "mu_star_conf", "sigma", "above_dummy"} <= set(indices)
+    assert {"output", "statistic", "parameter", "mu_star", "mu_star_conf", "sigma", "noise_mu_star", "above_noise",
+            "rank_low", "rank_high"} <= set(indices)  # fmt: skip
     means = indices[indices["statistic"] == "mean"]
     assert set(means["output"]) <= set(OUTPUTS) and "final_access" in set(means["output"])
     for _, group in means.groupby("output"):
@@ -77,7 +78,7 @@ def test_morris_on_a_tiny_spec_writes_indices_figures_and_report(tmp_path, capsy
     assert (indices["statistic"] == "replicate_sd").any()  # the replicate spread as its own output
     assert (sa / "morris_final_access.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     report = (sa / "report.md").read_text()
-    assert "## final_access" in report and "dummy" in report and "morris_final_access.png" in report
+    assert "## final_access" in report and "stands out from chance" in report and "morris_final_access.png" in report
     # the sweep is stored under sweep/ and the whole thing resumes (nothing left to run)
     assert len(load_sweep(sa / "sweep")) == 20 * 2
     status, _, err = cli(capsys, "sensitivity", spec_path, "--out", sa, "--quiet", "--resume")
@@ -93,6 +94,79 @@ def test_sobol_on_a_tiny_spec(tmp_path):
     assert (tmp_path / "sa" / "sobol_final_access.png").exists()
     assert (tmp_path / "sa" / "report.md").exists()
     assert len(load_sweep(tmp_path / "sa" / "sweep")) == spec.n_runs
+
+
+def _morris_table(varied, effect, replicates=4, trajectories=30, seed=3):
+    """A Morris design over ``varied`` and a run table whose outputs ``effect(point, replicate)`` gives."""
+    from experiments.spec import sample_design
+
+    design = sample_design("morris", varied, trajectories=trajectories, levels=4, seed=seed)
+    rows = []
+    for i, values in enumerate(design.values):
+        point = dict(zip(design.names, values, strict=True))
+        for k in range(replicates):
+            rows.append({"run_id": i * replicates + k, "point_id": i, "replicate": k, "status": "ok", **point,
+                         "y": effect(point, k)})  # fmt: skip
+    return design, pd.DataFrame(rows)
+
+
+def _analyse(design, df, replicates=4):
+    from experiments.sensitivity import analyse
+
+    indices, _, skipped = analyse(df, design.problem, design.X, method="morris", outputs=["y"], replicates=replicates)
+    return indices[indices["statistic"] == "mean"].set_index("parameter"), indices, skipped
+
+
+def test_morris_effects_are_computed_on_what_was_run():
+    from experiments.spec import Varied
+
+    # meeting_interval 1-6 on 4 levels runs 1, 3, 4, 6: uneven steps. y = 2 x months is linear in what was run,
+    # so every elementary effect is 2 x (6 - 1) = 10 per full range; on the nominal grid step they would not be
+    varied = [Varied("meeting_interval", "int", 1, 6), Varied("leadership", "float", 0.0, 1.0)]
+    design, df = _morris_table(varied, lambda p, k: 2.0 * p["meeting_interval"] + p["leadership"], replicates=1)
+    idx, _, _ = _analyse(design, df, replicates=1)
+    assert idx.loc["meeting_interval", "mu_star"] == pytest.approx(10.0) and idx.loc["meeting_interval", "sigma"] < 1e-9
+    assert idx.loc["leadership", "mu_star"] == pytest.approx(1.0)
+    from SALib.analyze import morris
+
+    nominal = morris.analyze(design.problem, design.X, df.groupby("point_id")["y"].mean().to_numpy(), num_levels=4)
+    assert abs(nominal["mu_star"][0] - 10.0) > 0.5  # what the nominal step gives: off
+
+
+def test_morris_tests_inputs_against_replicate_noise_not_the_dummy():
+    from experiments.spec import Varied
+
+    def effect(p, k):  # a matters; b is read by the model but only reshuffles chance; c is never read
+        rng = np.random.default_rng([k, int(p["a"] * 1000), int(p["b"] * 1000)])  # chance depends on what is read
+        return 3.0 * p["a"] + rng.normal(0, 0.5)
+
+    varied = [Varied(n, "float", 0.0, 1.0) for n in ("a", "b", "c")]
+    design, df = _morris_table(varied, effect)
+    idx, _, _ = _analyse(design, df)
+    assert idx.loc["a", "above_noise"] == True
+    assert idx.loc["b", "above_noise"] == False and idx.loc["b", "mu_star"] > 0.1
+    assert idx.loc["b", "noise_mu_star"] > 0.1 and idx.loc["c", "mu_star"] == 0 and idx.loc["c", "noise_mu_star"] == 0
+    assert idx.loc["c", "above_noise"] == False
+
+
+def test_morris_report_says_when_an_output_hardly_varies_and_ranks_are_unstable(tmp_path):
+    from experiments.sensitivity import report_text
+    from experiments.spec import Varied
+
+    names = ("a", "b", "c", "d", "e", "f", "g", "h")
+
+    def effect(p, k):  # eight inputs of about equal, small effect: their order is chance with 4 trajectories
+        rng = np.random.default_rng([k, *(int(p[n] * 1000) for n in names)])
+        return 0.5 + 0.01 * sum(p[n] for n in names) + rng.normal(0, 0.05)
+
+    varied = [Varied(n, "float", 0.0, 1.0) for n in names]
+    design, df = _morris_table(varied, effect, trajectories=4)
+    _, indices, skipped = _analyse(design, df)
+    text = report_text(indices, method="morris", title="t", description="", n_points=design.n_points,
+                       replicates=4, outputs=["y"], skipped=skipped, figures={}, has_dummy=False, runs_dir="sweep",
+                       spread=indices.attrs["spread"], trajectories=4)  # fmt: skip
+    assert "This output hardly varies across the design" in text
+    assert "Too few trajectories for stable ranks" in text
 
 
 # ---------------------------------------------------------------------------- Ishigami

@@ -763,9 +763,10 @@ def test_export_behaviorspace(reference, tmp_path, capsys):
     assert lines[2] == ["tiny"]
     assert lines[4][:2] == ["spec-hash", "root-seed"] and lines[5][0] == load_manifest(reference)["spec_hash"]
     header, data = lines[6], lines[7:]
-    assert header[:4] == ["[run number]", "point_id", "replicate", "seed"]
-    assert header[-4:] == ["[step]", "synergy", "access", "active_seats"]
-    assert set(PARAMETERS) <= set(header)
+    assert header[:5] == ["[run number]", "communication", "trust_gain", "seats", "[step]"]  # the varied only
+    assert header[5:8] == ["synergy", "access", "active_seats"]
+    assert header[-5:] == ["point_id", "replicate", "seed", "seed_hi", "seed_lo"]
+    assert set(PARAMETERS) - set(header) <= set(lines[4])  # the constants: in the header lines
     assert len(data) == 12 * 13  # one row per run per month
     col = {name: i for i, name in enumerate(header)}
     assert [r[col["[step]"]] for r in data[:13]] == [str(s) for s in range(13)]
@@ -785,7 +786,7 @@ def test_export_behaviorspace_without_series(tmp_path, capsys):
     with open(folder / "behaviorspace.csv", newline="") as f:
         lines = list(csv.reader(f))
     header, data = lines[6], lines[7:]
-    assert len(data) == 12 and header[-len(SUMMARY_OUTPUTS) - 1 :] == ["[step]", *SUMMARY_OUTPUTS]
+    assert len(data) == 12 and header[-len(SUMMARY_OUTPUTS) - 6 : -5] == ["[step]", *SUMMARY_OUTPUTS]
     assert {r[header.index("[step]")] for r in data} == {"12"}
 
 
