@@ -602,14 +602,15 @@ def calibrate(
     progress: Progress | None = None,
     write_outputs: bool = True,
     engine: Any = None,
-    on_start: Callable[[], None] | None = None,
+    on_start: Callable[[dict[str, Any]], None] | None = None,
     keep_engine: bool = False,
 ) -> CalibrationResult:
     """Calibrate the model to ``case`` with ABC-SMC; the history and outputs go to the folder ``out``.
 
     The particles run on ``engine`` when given (an ``experiments.engine.Engine``, closed at the end),
     else on ``make_engine(workers, scheduler)``. The folder is checked, and the engine started, before
-    anything is written; ``on_start`` is called once all that went well (where the command says what starts).
+    anything is written; ``on_start(engine.describe())`` is called once all that went well (where the command says
+    what starts, and where the engine's dashboard is).
     With ``keep_engine`` a given engine stays open (``recovery`` runs many calibrations on one).
     """
     from experiments.engine import make_engine
@@ -648,7 +649,7 @@ def calibrate(
                 meta["status"] = "running"
             _write_json(out / META, meta)
             if on_start is not None:
-                on_start()
+                on_start(engine.describe())
             try:
                 return _calibrate(case, settings, out, meta, engine, started, progress, write_outputs)
             except BaseException:

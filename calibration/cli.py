@@ -216,7 +216,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         result = calibrate(
             case, out, settings, workers=workers, scheduler=scheduler, resume=args.resume,
             progress=None if args.quiet else Progress(sys.stderr),
-            on_start=lambda: print(header, file=sys.stderr),  # after every refusal: a refused command says only why
+            on_start=lambda info: print(header + _dashboard(info), file=sys.stderr),  # after every refusal: a refused command says only why
         )
     except (CalibrationError, EngineStartError) as exc:
         raise UserError(str(exc)) from None
@@ -258,3 +258,9 @@ def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
     widths = [max(len(str(c)) for c in col) for col in zip(header, *rows, strict=True)]
     for row in (header, *rows):
         print("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+
+
+def _dashboard(info: dict) -> str:
+    from experiments.engine import dashboard_line
+
+    return dashboard_line(info)

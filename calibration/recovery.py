@@ -156,7 +156,7 @@ def recovery(
     resume: bool = False,
     say: Callable[[str], None] = lambda text: None,
     engine: Any = None,
-    on_start: Callable[[], None] | None = None,
+    on_start: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
     """Run (or continue) a recovery study into ``out``; returns the report's summary (also written).
 
@@ -190,7 +190,7 @@ def recovery(
     own_engine = engine is None
     engine = engine or make_engine(workers, scheduler)
     if on_start is not None:
-        on_start()
+        on_start(engine.describe())
     started = time.perf_counter()
     try:
         out.mkdir(parents=True, exist_ok=True)

@@ -87,7 +87,7 @@ def cmd_recovery(args: argparse.Namespace) -> int:
               f" on {_where(workers, scheduler)}")
     try:
         report = recovery(case, out, truths, settings, designs=list(plan.designs), seed=seed, workers=workers,
-                          scheduler=scheduler, resume=args.resume, say=say, on_start=lambda: say(header))
+                          scheduler=scheduler, resume=args.resume, say=say, on_start=lambda info: say(header + _dashboard(info)))
     except (RecoveryError, CalibrationError, EngineStartError) as exc:
         raise UserError(str(exc)) from None
     except EngineError as exc:
@@ -106,3 +106,9 @@ def cmd_recovery(args: argparse.Namespace) -> int:
         print("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
     print(f"wrote {out}: recovery.md, recovery.csv, recovery_table.csv, figures")
     return 0
+
+
+def _dashboard(info: dict) -> str:
+    from experiments.engine import dashboard_line
+
+    return dashboard_line(info)

@@ -478,6 +478,11 @@ class Engine:
     def describe(self) -> dict[str, Any]:
         return {"engine": self.name, "workers": self.workers}
 
+    @property
+    def dashboard(self) -> str | None:
+        """The address of the engine's live dashboard (Dask's), or None."""
+        return None
+
     def close(self) -> None:
         pass
 
@@ -505,7 +510,9 @@ class SerialEngine(Engine):
 class DaskEngine(Engine):
     """Tasks on a Dask cluster: a LocalCluster of ``workers`` processes, or the one at ``scheduler``.
 
-    At most ``window`` tasks (default 4 per worker thread, at least 8) are in flight at once.
+    ``scheduler`` is an address (``tcp://HOST:PORT``) or a ``distributed.Client`` the caller
+    made and keeps (it is used as it is and left open by :meth:`close`). At most ``window``
+    tasks (default 4 per worker thread, at least 8) are in flight at once.
     """
 
     def __init__(
@@ -527,8 +534,14 @@ class DaskEngine(Engine):
         self.retries = retries
         self.scheduler = scheduler
         self._cluster = None
+        self._own_client = True
         self._notice = notice or _stderr_notice
         self._quiet_logs = contextlib.ExitStack()
+        if isinstance(scheduler, Client):  # the caller's client, on the caller's cluster
+            self.name, self.client, self._own_client = "dask", scheduler, False
+            self.scheduler = scheduler.scheduler.address
+            self._window = window
+            return
         if scheduler is None:
             self.name = "dask-local"
             import dask
@@ -540,8 +553,7 @@ class DaskEngine(Engine):
                         threads_per_worker=1,
                         processes=True,
                         host="127.0.0.1",
-                        dashboard_address=None,  # no dashboard; its HTTP server on a free loopback port:
-                        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+                        dashboard_address="127.0.0.1:0",  # Dask's dashboard, on a free loopback port
                         silence_logs=logging.ERROR,
                     )
             except Exception as exc:  # noqa: BLE001
@@ -589,7 +601,28 @@ class DaskEngine(Engine):
         return max(1, sum(w.get("nthreads", 1) for w in info.get("workers", {}).values()))
 
     def describe(self) -> dict[str, Any]:
-        return {"engine": self.name, "workers": self.workers, "scheduler": self.client.scheduler.address}
+        info = {"engine": self.name, "workers": self.workers, "scheduler": self.client.scheduler.address}
+        if self.dashboard:
+            info["dashboard"] = self.dashboard
+        return info
+
+    @property
+    def dashboard(self) -> str | None:
+        """Dask's dashboard (task stream, worker load) of this cluster, or None when it has none."""
+        try:
+            link = self.client.dashboard_link
+        except Exception:  # noqa: BLE001 - no dashboard service (bokeh missing on the scheduler's side)
+            return None
+        if not link:
+            return None
+        if self._cluster is None and self.scheduler and "://" in str(self.scheduler):
+            # the scheduler reports its own host name; the address the user gave is the one that reaches it
+            from urllib.parse import urlsplit
+
+            given, shown = urlsplit(str(self.scheduler)).hostname, urlsplit(link)
+            if given and shown.hostname in ("0.0.0.0", "::", None):
+                link = link.replace(f"//{shown.netloc}", f"//{given}:{shown.port}", 1)
+        return link
 
     def prepare(self, modules: Sequence[str] = ()) -> None:
         if not modules:
@@ -666,8 +699,9 @@ class DaskEngine(Engine):
 
     def close(self) -> None:
         try:
-            with contextlib.suppress(Exception):  # a client whose scheduler is gone may fail to say goodbye
-                self.client.close()
+            if self._own_client:  # a caller's client stays theirs
+                with contextlib.suppress(Exception):  # a client whose scheduler is gone may fail to say goodbye
+                    self.client.close()
         finally:
             try:
                 if self._cluster is not None:
@@ -727,8 +761,17 @@ def _import_modules(modules: list[str]) -> list[str]:
     return modules
 
 
-def make_engine(workers: int = 1, scheduler: str | None = None) -> Engine:
-    """Serial for ``workers=1``, a local Dask cluster for ``workers>1``, an existing cluster for ``scheduler``."""
+def dashboard_line(engine: dict[str, Any] | None) -> str:
+    """A second line for a command's header: where Dask's dashboard shows the workers (empty without one)."""
+    link = (engine or {}).get("dashboard")
+    return f"\nDask dashboard (task stream, worker load): {link}" if link else ""
+
+
+def make_engine(workers: int = 1, scheduler: Any = None) -> Engine:
+    """Serial for ``workers=1``, a local Dask cluster for ``workers>1``, an existing cluster for ``scheduler``.
+
+    ``scheduler`` is an address or a ``distributed.Client`` (used as it is and left open).
+    """
     if scheduler is not None:
         return DaskEngine(scheduler=scheduler)
     if workers <= 1:

@@ -654,7 +654,9 @@ def _announce(header: str) -> Callable[[Any], None]:
     """What a sweep command says when its runs start (after every refusal): the header, and what a resume finds."""
 
     def on_start(start: Any) -> None:
-        print(header, file=sys.stderr)
+        from experiments.engine import dashboard_line
+
+        print(header + dashboard_line(start.engine), file=sys.stderr)
         if start.stored:
             how = {
                 "interrupted": "its last session was interrupted; ",

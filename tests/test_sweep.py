@@ -20,6 +20,7 @@ import pytest
 
 from experiments.engine import (
     SUMMARY_KINDS,
+    DaskEngine,
     SweepPlan,
     execute_batch,
     make_batches,
@@ -506,6 +507,31 @@ def _wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 60.0) -> 
     raise TimeoutError(f"nothing listens on 127.0.0.1:{port}")
 
 
+def _http_status(url: str) -> int:
+    import urllib.request
+
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return response.status
+
+
+def test_a_local_cluster_prints_its_dashboard_and_a_callers_client_is_used_and_left_open(reference, tmp_path):
+    from distributed import Client
+
+    engine = DaskEngine(workers=2)
+    try:
+        assert engine.dashboard.startswith("http://127.0.0.1:") and _http_status(engine.dashboard) == 200
+        client = Client(engine.client.scheduler.address)  # a caller's own client on that cluster
+        try:
+            run_sweep(load_spec(write_spec(tmp_path)), tmp_path / "by_client", scheduler=client)
+            assert_same_sweep(reference, tmp_path / "by_client")
+            assert client.status == "running"  # the sweep did not close what it did not open
+            assert load_manifest(tmp_path / "by_client")["sessions"][-1]["dashboard"] == engine.dashboard
+        finally:
+            client.close()
+    finally:
+        engine.close()
+
+
 def _stop(proc: subprocess.Popen) -> None:
     if proc.poll() is None:
         with contextlib.suppress(ProcessLookupError):
@@ -524,10 +550,12 @@ def test_an_existing_dask_cluster_gives_the_serial_table(reference, tmp_path, ca
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
     common = {"cwd": REPO, "env": env, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL,
               "start_new_session": True}  # fmt: skip
+    board = _free_port()
     scheduler = subprocess.Popen(
-        [sys.executable, "-m", "dask", "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+        [sys.executable, "-m", "dask", "scheduler", "--host", "127.0.0.1", "--port", str(port),
+         "--dashboard-address", f"127.0.0.1:{board}"],
         **common,
-    )
+    )  # fmt: skip
     worker = None
     try:
         _wait_for_port(port, scheduler)
@@ -540,6 +568,8 @@ def test_an_existing_dask_cluster_gives_the_serial_table(reference, tmp_path, ca
         status, _, err = cli(capsys, "sweep", write_spec(tmp_path), "--out", out, "--scheduler", address)
         assert status == 0, err
         assert f"the Dask cluster at {address}" in err
+        assert f"Dask dashboard (task stream, worker load): http://127.0.0.1:{board}/status" in err
+        assert _http_status(f"http://127.0.0.1:{board}/status") == 200  # bokeh is installed: the page is served
         assert_same_sweep(reference, out)
         assert load_manifest(out)["sessions"][-1]["scheduler"] == address
     finally:
