@@ -111,7 +111,7 @@ def cmd_observe(args: argparse.Namespace) -> int:
         print(f"seed {seed} (drawn at random; replay with --seed {seed})")
 
     from calibration.observe import observe_run
-    from calibration.tables import COLUMNS, case_document, frame, table_rows
+    from calibration.tables import COLUMN_MEANINGS, COLUMNS, case_document, frame, table_rows
     from model.toml_writer import dumps
 
     evaluation = observe_run(params, seed, waves)
@@ -133,11 +133,15 @@ def cmd_observe(args: argparse.Namespace) -> int:
             w.writerows(table_rows(evaluation, kind))
         return write
 
+    from experiments.columns import dictionary, dictionary_path, dictionary_text, frame_columns
+
     writers = []
     for kind in ("survey", "attendance", "roster", "milestones"):
         writers.append((out / f"{kind}.csv", csv_writer(kind), False))
         df = frame(evaluation, kind)
         writers.append((out / f"{kind}.parquet", lambda f, df=df: df.to_parquet(f, index=False), True))
+        words = dictionary_text({f"{kind}.csv": dictionary(frame_columns(df), COLUMN_MEANINGS[kind])})
+        writers.append((dictionary_path(out / f"{kind}.csv"), lambda f, words=words: f.write(words), False))
     writers.append((out / "case.toml", lambda f: f.write(text), False))
     _write_all_atomic(writers)
     s, a, r = evaluation.survey, evaluation.attendance, evaluation.roster

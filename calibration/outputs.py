@@ -50,6 +50,49 @@ def weighted_quantile(values: Sequence[float], weights: Sequence[float], q: floa
     return np.interp(np.atleast_1d(q), cum, v)
 
 
+# The words of the calibration tables' columns (their dictionaries: *.columns.json, experiments.columns).
+CALIBRATION_COLUMNS: dict[str, tuple[str, str]] = {
+    "generation": ("the ABC-SMC generation (posterior.parquet: the last one, which the particles are from)", ""),
+    "particle": ("the particle's number in its generation", ""),
+    "weight": ("the particle's importance weight (they sum to 1)", "share 0-1"),
+    "distance": ("the particle's distance to the observations (docs/CALIBRATION.md)", ""),
+    "seed": ("the seed of the particle's run", ""),
+    "parameter": ("the calibrated parameter", ""),
+    "prior_low": ("lower end of the uniform prior", "the parameter's unit"),
+    "prior_high": ("upper end of the uniform prior", "the parameter's unit"),
+    "prior_sd": ("standard deviation of the prior", "the parameter's unit"),
+    "mean": ("weighted posterior mean", "the parameter's unit"),
+    "median": ("weighted posterior median", "the parameter's unit"),
+    "sd": ("weighted posterior standard deviation (ppc: the observation's sd)", "the unit of the value"),
+    "q05": ("weighted posterior 5th percentile", "the parameter's unit"),
+    "q95": ("weighted posterior 95th percentile", "the parameter's unit"),
+    "spread_ratio": ("posterior sd / prior sd (contraction; 1 = the data taught nothing)", "ratio"),
+    "interval_ratio": ("posterior 90% interval width / prior 90% interval width", "ratio"),
+    "identified": ("true when spread_ratio is below 0.7 (the data narrowed the parameter)", "true or false"),
+    "epsilon": ("the generation's acceptance threshold on the distance", ""),
+    "accepted": ("particles accepted in the generation", "particles"),
+    "simulations": ("simulations the generation needed", "simulations"),
+    "acceptance_rate": ("accepted / simulations", "share 0-1"),
+    "seconds": ("wall time of the generation, as pyabc records it", "seconds"),
+    "target": ("the observation (a target of the case file, or a table statistic)", ""),
+    "output": ("the model output it is compared with", ""),
+    "month": ("the month observed", "month"),
+    "kind": ("how the observation is given: value with sd, interval, or a table statistic", ""),
+    "value": ("the observed value", "the output's unit"),
+    "low": ("lower end of an observed interval", "the output's unit"),
+    "high": ("upper end of an observed interval", "the output's unit"),
+    "source": ("where the observation comes from (its citation, or synthetic)", ""),
+    "note": ("the case file's note on the observation", ""),
+    "sim_mean": ("mean of the simulated value over the posterior draws", "the output's unit"),
+    "sim_median": ("median of the simulated value over the posterior draws", "the output's unit"),
+    "sim_q05": ("5th percentile of the simulated value", "the output's unit"),
+    "sim_q95": ("95th percentile of the simulated value", "the output's unit"),
+    "share_met": ("share of simulations within one sd of the value or inside the interval", "share 0-1"),
+    "observed_in_sim_90": ("true when the observation lies inside the simulated 90% interval", "true or false"),
+    "mean_distance": ("mean distance of the posterior draws' simulations to the observations", ""),
+}
+
+
 def posterior_frame(history: Any) -> pd.DataFrame:
     """The last generation's particles, one row each."""
     t = history.max_t
@@ -391,6 +434,13 @@ def write_outputs(case: Case, settings: Any, history: Any, out: Path, engine: An
     write("summary.csv", lambda f: summary.to_csv(f, index=False, lineterminator="\n"))
     write("generations.csv", lambda f: generations.to_csv(f, index=False, lineterminator="\n"))
     write("ppc.csv", lambda f: ppc.to_csv(f, index=False, lineterminator="\n"))
+    from experiments.columns import write_dictionary
+
+    sims = {c: (f"the particle's simulated summary statistic {c[4:]}", "") for c in posterior.columns
+            if c.startswith("sim:")}  # fmt: skip
+    for name, table in (("posterior.parquet", posterior), ("summary.csv", summary),
+                        ("generations.csv", generations), ("ppc.csv", ppc)):  # fmt: skip
+        files.append(write_dictionary(out / name, table, {**CALIBRATION_COLUMNS, **sims}))
     text = calibrated_scenario(case, posterior, names, meta)
     write("calibrated.toml", lambda f: f.write(text))
     figure_marginals(posterior, summary, out / "marginals.png")

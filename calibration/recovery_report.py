@@ -11,6 +11,36 @@ import numpy as np
 
 from calibration.recovery import RANK_DRAWS, TARGET, TRADE_OFF, load_results
 
+# The words of recovery.csv's and recovery_table.csv's columns (their *.columns.json dictionaries).
+RECOVERY_COLUMNS: dict[str, tuple[str, str]] = {
+    "truth_index": ("the truth's number, from 0", ""),
+    "design": ("the data design calibrated against (tables joined with +)", ""),
+    "parameter": ("the recovered parameter", ""),
+    "run_seed": ("the seed of the run the virtual evaluator observed", ""),
+    "generations": ("ABC-SMC generations the calibration ran", ""),
+    "simulations": ("simulations the calibration ran", "simulations"),
+    "truth": ("the parameter's true value (drawn from its prior)", "the parameter's unit"),
+    "mean": ("weighted posterior mean", "the parameter's unit"),
+    "median": ("weighted posterior median", "the parameter's unit"),
+    "sd": ("weighted posterior standard deviation", "the parameter's unit"),
+    "q05": ("posterior 5th percentile", "the parameter's unit"),
+    "q25": ("posterior 25th percentile", "the parameter's unit"),
+    "q75": ("posterior 75th percentile", "the parameter's unit"),
+    "q95": ("posterior 95th percentile", "the parameter's unit"),
+    "covered50": ("true when the 50% interval (q25-q75) holds the truth", "true or false"),
+    "covered90": ("true when the 90% interval (q05-q95) holds the truth", "true or false"),
+    "rank": ("rank of the truth among 99 posterior draws (simulation-based calibration, Talts et al. 2018)",
+             "0-99"),
+    "contraction": ("posterior sd / prior sd (1 = the data taught nothing)", "ratio"),
+    "truths": ("truths calibrated", ""),
+    "coverage50": ("share of truths inside their 50% interval (calibrated: about 0.5)", "share 0-1"),
+    "coverage90": ("share of truths inside their 90% interval (calibrated: about 0.9)", "share 0-1"),
+    "contraction_mean": ("mean contraction over the truths", "ratio"),
+    "contraction_median": ("median contraction over the truths", "ratio"),
+    "sbc_p": ("chi-square p of the ranks' uniformity (small: miscalibrated)", "probability"),
+    "meets_target": ("true when 90% coverage >= 0.85 and mean contraction <= 0.6", "true or false"),
+}
+
 
 def rows_of(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One row per (truth, design, parameter)."""
@@ -80,6 +110,10 @@ def write_report(out: Path, plan: Any, case: Any) -> dict[str, Any]:
     summary = pd.DataFrame(table)
     _write_atomic(out / "recovery.csv", lambda f: frame.to_csv(f, index=False, lineterminator="\n"))
     _write_atomic(out / "recovery_table.csv", lambda f: summary.to_csv(f, index=False, lineterminator="\n"))
+    from experiments.columns import write_dictionary
+
+    for name, written in (("recovery.csv", frame), ("recovery_table.csv", summary)):
+        write_dictionary(out / name, written, RECOVERY_COLUMNS)
     figures = []
     if rows:
         figures = [_figure_summary(summary, designs, names, out / "recovery.png"),

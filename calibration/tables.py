@@ -55,6 +55,35 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "milestones": ("month", "target", "level"),
 }
 OPTIONAL_COLUMNS = {"survey": {"type"}}
+# The column dictionary written beside each table (experiments.columns): meaning, unit; the type is the table's.
+COLUMN_MEANINGS: dict[str, dict[str, tuple[str, str]]] = {
+    "survey": {
+        "wave": ("month the survey wave was asked (months since the partnership's start)", "month"),
+        "respondent": ("the respondent's id", ""),
+        "type": ("the respondent's stakeholder type (may be empty)", ""),
+        "section": ("the survey section: the PSAT's ten, or trust, mistrust, communication", ""),
+        "item": ("the item's number in its section, from 1", ""),
+        "answer": ("the answer, 1 (lowest) to 5; empty for don't know", "Likert 1-5"),
+    },
+    "attendance": {
+        "month": ("month of the meeting", "month"),
+        "person": ("the member's id", ""),
+        "type": ("the member's stakeholder type", ""),
+        "attended": ("1 if the member came, else 0", "0 or 1"),
+    },
+    "roster": {
+        "person": ("the person's id", ""),
+        "organisation": ("the organisation they represented", ""),
+        "type": ("their stakeholder type", ""),
+        "joined": ("month they took the seat", "month"),
+        "left": ("month they left; empty if still a member at the end of the period", "month"),
+    },
+    "milestones": {
+        "month": ("month the level was first reached", "month"),
+        "target": ("the implementation target: service:<accessibility dimension> or ability:<people's ability>", ""),
+        "level": ("the share of the target's solution in place that was reached (0.25, 0.5 or 0.75)", "share 0-1"),
+    },
+}
 DONT_KNOW = ("", "dk", "don't know", "dont know", "na")
 YES, NO = ("1", "yes", "true", "y"), ("0", "no", "false", "n")
 

@@ -449,9 +449,11 @@ def run_compare(
     series = load_series(sweep_subfolder(out))
     summary, differences = tables(df, comp)
     files = []
+    from experiments.columns import COMPARE_COLUMNS, write_dictionary
+
     for name, table in (("summary.csv", summary), ("differences.csv", differences)):
         write_csv_atomic(out / name, table)
-        files.append(out / name)
+        files += [out / name, write_dictionary(out / name, table, COMPARE_COLUMNS)]
     figures = []
     for name in FAN_SERIES:
         fig = f"fan_{name}.png"

@@ -340,14 +340,17 @@ def write_discovery(result: Discovery, out: str | Path) -> list[Path]:
             )
     columns = ["box", "input", "label", "low", "high", "values", "design_low", "design_high", "qp_value",
                "coverage", "density", "mass"]  # fmt: skip
-    write_csv_atomic(out / "boxes.csv", pd.DataFrame(rows, columns=columns))
-    files.append(out / "boxes.csv")
+    from experiments.columns import DISCOVER_COLUMNS, write_dictionary
+
+    boxes = pd.DataFrame(rows, columns=columns)
+    write_csv_atomic(out / "boxes.csv", boxes)
+    files += [out / "boxes.csv", write_dictionary(out / "boxes.csv", boxes, DISCOVER_COLUMNS)]
     if result.boxes:
         trajectory = pd.concat([b.trajectory for b in result.boxes], ignore_index=True)
     else:
         trajectory = pd.DataFrame(columns=["box", "point", "coverage", "density", "mass", "res_dim", "n", "k"])
     write_csv_atomic(out / "trajectory.csv", trajectory)
-    files.append(out / "trajectory.csv")
+    files += [out / "trajectory.csv", write_dictionary(out / "trajectory.csv", trajectory, DISCOVER_COLUMNS)]
     for box in result.boxes:
         files += _write_figure(peeling_figure(result, box), out / f"peeling-box{box.number}")
         files += _write_figure(box_figure(result, box), out / f"box{box.number}")
@@ -527,7 +530,7 @@ def discover_report(result: Discovery, files: list[Path]) -> str:
         " the box's coverage, density and mass)."),
         ("- `trajectory.csv`: every point of each peeling trajectory (coverage, density, mass, inputs restricted,"
         " runs `n` and cases `k` in the box)."),
-        "- `box*.png|svg`, `peeling-box*.png|svg`: the figures.",
+        "- `box*.png|svg`, `peeling-box*.png|svg`: the figures; `*.columns.json`: what each column of the tables means.",
         "",
         (f"Settings: peel alpha {s.peel_alpha:g}, paste alpha {s.paste_alpha:g}, minimum mass {s.mass_min:g},"
         f" minimum density {s.min_density:g}, largest quasi-p {s.max_qp:g},"

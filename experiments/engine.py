@@ -609,9 +609,14 @@ class DaskEngine(Engine):
     @property
     def dashboard(self) -> str | None:
         """Dask's dashboard (task stream, worker load) of this cluster, or None when it has none."""
+        if hasattr(self, "_dashboard"):
+            return self._dashboard
+        self._dashboard = None
         try:
+            if "dashboard" not in self.client.scheduler_info().get("services", {}):
+                return None
             link = self.client.dashboard_link
-        except Exception:  # noqa: BLE001 - no dashboard service (bokeh missing on the scheduler's side)
+        except Exception:  # noqa: BLE001 - a scheduler that cannot say: no dashboard to show
             return None
         if not link:
             return None
@@ -622,7 +627,17 @@ class DaskEngine(Engine):
             given, shown = urlsplit(str(self.scheduler)).hostname, urlsplit(link)
             if given and shown.hostname in ("0.0.0.0", "::", None):
                 link = link.replace(f"//{shown.netloc}", f"//{given}:{shown.port}", 1)
-        return link
+        # a scheduler started with --no-dashboard still names the port of its HTTP server, which then
+        # serves no dashboard page: show the address only when the page answers
+        import urllib.request
+
+        try:
+            with urllib.request.urlopen(link, timeout=2) as response:
+                ok = response.status == 200
+        except Exception:  # noqa: BLE001 - 404, refused, timeout: no dashboard to show
+            ok = False
+        self._dashboard = link if ok else None
+        return self._dashboard
 
     def prepare(self, modules: Sequence[str] = ()) -> None:
         if not modules:

@@ -197,6 +197,11 @@ def export_csv(path: str | Path, out: str | Path, partial: bool = False) -> int:
             w.writerow([_cell(row.get(h)) for h in header])
 
     _write_atomic(Path(out), write)
+    from experiments.columns import write_dictionary
+
+    kinds = {**dict.fromkeys(cols["meta"], "int"), **cols["parameters"], **cols["outputs"], "status": "text",
+             "error": "text"}  # fmt: skip
+    write_dictionary(Path(out), [(h, kinds[h]) for h in header])
     return len(rows)
 
 

@@ -757,13 +757,15 @@ def analyse_folder(
         levels=levels,
     )
     files: list[Path] = []
+    from experiments.columns import SENSITIVITY_COLUMNS, write_dictionary
+
     path = out / "indices.csv"
     write_csv_atomic(path, indices)
-    files.append(path)
+    files += [path, write_dictionary(path, indices, SENSITIVITY_COLUMNS)]
     if s2 is not None:
         path = out / "indices_s2.csv"
         write_csv_atomic(path, s2)
-        files.append(path)
+        files += [path, write_dictionary(path, s2, SENSITIVITY_COLUMNS)]
     figures: dict[str, str] = {}
     if len(indices):
         for (output, statistic), group in indices.groupby(["output", "statistic"], sort=False):

@@ -155,6 +155,20 @@ def _write_json_atomic(path: Path, doc: dict[str, Any]) -> None:
     _write_atomic(path, lambda f: f.write(text))
 
 
+COLUMNS = "columns.json"  # the column dictionary of runs/ and series/ (experiments.columns)
+
+
+def _write_columns(path: Path, plan: SweepPlan) -> None:
+    """DIR/columns.json: name, meaning, unit and type of every column of runs/ and series/."""
+    from experiments.columns import dictionary, dictionary_text, frame_columns
+
+    tables = {RUNS: dictionary(frame_columns(run_schema(plan.parameters, plan.outputs)))}
+    if plan.series:
+        tables[SERIES] = dictionary(frame_columns(series_schema(plan.series)))
+    text = dictionary_text(tables)
+    _write_atomic_bytes(path / COLUMNS, lambda f: f.write(text.encode("utf-8")))
+
+
 class SweepStore:
     """A sweep folder being written. Open with :meth:`open`; add results; :meth:`close` at the end.
 
@@ -281,6 +295,7 @@ class SweepStore:
         _make_dataset_folders(path, plan)
         if plan.X is not None:
             _write_design(path / DESIGN, plan)
+        _write_columns(path, plan)
         _write_json_atomic(path / MANIFEST, manifest)
         return cls(path, plan, manifest, set(), 0)
 
@@ -330,6 +345,7 @@ class SweepStore:
         ]
         if plan.X is not None and not (path / DESIGN).exists():
             _write_design(path / DESIGN, plan)
+        _write_columns(path, plan)
         _write_json_atomic(path / MANIFEST, manifest)
         store = cls(path, plan, manifest, done, errors)
         store.previous_status = previous

@@ -731,18 +731,32 @@ def cmd_run(args: argparse.Namespace) -> int:
     model = PartnershipModel(seed=seed, **params)
     summary = model.run()
 
-    rows = [(name, _fmt_value(_plain(value))) for name, value in summary.items()]
-    width = max(len(name) for name, _ in rows)
-    for name, value in rows:
-        print(f"{name.ljust(width)}  {value}")
+    _print_summary(summary)
 
     writers: list[tuple[Path, Callable[[Any], None], bool]] = []
     if summary_path is not None:
         text = json.dumps(_json_ready(summary), indent=2, allow_nan=False) + "\n"
         writers.append((summary_path, lambda f: f.write(text), False))
     if out is not None:
-        writers.append(_series_writer(out, model.series()))
+        writers += _series_writers(out, model.series())
     return _write_and_report(writers)
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    """A run's outcomes with what each means and its unit, then the seed and the parameters it ran with."""
+    from model.outputs import SUMMARY_MEANINGS, SUMMARY_UNITS
+
+    outcomes = [(n, _fmt_value(_plain(summary[n]))) for n in SUMMARY_MEANINGS if n in summary]
+    params = [(n, _fmt_value(_plain(v))) for n, v in summary.items() if n not in SUMMARY_MEANINGS]
+    width = max(len(n) for n, _ in outcomes + params)
+    vwidth = max(len(v) for _, v in outcomes)
+    print("Outcomes (value, unit: meaning)")
+    for name, value in outcomes:
+        unit = SUMMARY_UNITS.get(name, "")
+        print(f"  {name.ljust(width)}  {value.ljust(vwidth)}  {unit}: {SUMMARY_MEANINGS[name]}")
+    print("Seed and parameters (phc-synergy params explains each)")
+    for name, value in params:
+        print(f"  {name.ljust(width)}  {value}")
 
 
 def _run_posterior(
@@ -806,15 +820,24 @@ def _run_posterior(
             for name, values in rows.items():
                 if name != "draw":
                     long.setdefault(name, []).extend(list(values))
-        writers.append(_series_writer(out, long))
+        writers += _series_writers(out, long)
     return _write_and_report(writers)
 
 
-def _series_writer(out: Path, series: dict[str, Any]) -> tuple[Path, Callable[[Any], None], bool]:
-    """A writer of per-step series for _write_all_atomic: CSV by the file's suffix, otherwise Parquet."""
+def _series_writers(out: Path, series: dict[str, Any]) -> list[tuple[Path, Callable[[Any], None], bool]]:
+    """Writers of per-step series for _write_all_atomic (CSV by the file's suffix, otherwise Parquet),
+    and of its column dictionary beside it (FILE.columns.json)."""
+    from experiments.columns import dictionary, dictionary_path, dictionary_text
+    from model.outputs import OUTPUTS
+
+    names = (("draw",) if "draw" in series else ()) + tuple(OUTPUTS)
+    kinds = [(n, "int" if n in ("draw", "step", "active_seats", "cumulative_members", "departures") else "float")
+             for n in names]  # fmt: skip
+    text = dictionary_text({out.name: dictionary(kinds)})
+    columns = (dictionary_path(out), lambda f: f.write(text), False)
     if out.suffix.lower() == ".csv":
-        return out, lambda f: _write_series_csv(f, series), False
-    return out, lambda f: _write_series_parquet(f, series), True
+        return [(out, lambda f: _write_series_csv(f, series), False), columns]
+    return [(out, lambda f: _write_series_parquet(f, series), True), columns]
 
 
 def _write_and_report(writers: list[tuple[Path, Callable[[Any], None], bool]]) -> int:

@@ -68,6 +68,61 @@ SUMMARY_MEANINGS: dict[str, str] = {
 SUMMARY_OUTPUTS: tuple[str, ...] = tuple(SUMMARY_MEANINGS)
 
 
+# Units of every output (the column dictionaries written next to each table; docs/ODD.md's output table).
+SHARE, SCORE, DIFF = "share 0-1", "score 0-1", "difference of two shares"
+OUTPUT_UNITS: dict[str, str] = {
+    "step": "month",
+    "synergy": SCORE,
+    "synergy_psat": "PSAT score 1-5",
+    "resource_integration": SCORE,
+    "atmosphere": SCORE,
+    "stakeholder_benefit": SCORE,
+    "adaptive_capacity": SCORE,
+    "mean_trust": SCORE,
+    "conflict": SCORE,
+    "grievance": SCORE,
+    "engagement": SCORE,
+    "attendance": SHARE,
+    "network_density": SHARE,
+    "active_seats": "seats",
+    "cumulative_members": "people",
+    "departures": "people",
+    "implementation": SCORE,
+    "implementation_services": SCORE,
+    "implementation_abilities": SCORE,
+    "access": SHARE,
+    "access_approachability": SHARE,
+    "access_acceptability": SHARE,
+    "access_availability": SHARE,
+    "access_affordability": SHARE,
+    "access_appropriateness": SHARE,
+    "access_least_able": SHARE,
+    "equity_gap": DIFF,
+}
+SUMMARY_UNITS: dict[str, str] = {
+    "final_access": SHARE,
+    "access_gain": DIFF,
+    "mean_synergy": SCORE,
+    "final_synergy": SCORE,
+    "months_to_synergy": "month",
+    "months_to_access": "month",
+    "synergy_access_lag": "months",
+    "retention": SHARE,
+    "final_seats": "seats",
+    "cumulative_members": "people",
+    "total_departures": "people",
+    "mean_engagement": SCORE,
+    "mean_attendance": SHARE,
+    "mean_conflict": SCORE,
+    "final_density": SHARE,
+    "final_implementation": SCORE,
+    "sustained": "true or false",
+    "dissolved_month": "month",
+    "recovery_months": "months",
+    "final_access_least_able": SHARE,
+    "final_equity_gap": DIFF,
+}
+
 def _run_mean(values: np.ndarray) -> float:
     return float(values[1:].mean()) if values.size > 1 else float(values[0])
 

@@ -117,7 +117,7 @@ def test_run_writes_csv_and_json(capsys, tmp_path):
     series, summary = tmp_path / "s.csv", tmp_path / "s.json"
     status, out, err = cli(capsys, "run", *SMALL, "--seed", "7", "--out", str(series), "--summary", str(summary))
     assert status == 0, err
-    assert files_in(tmp_path) == {"s.csv", "s.json"}
+    assert files_in(tmp_path) == {"s.csv", "s.json", "s.columns.json"}  # the series' column dictionary beside it
     with open(series, newline="") as f:
         rows = list(csv.reader(f))
     assert tuple(rows[0]) == OUTPUTS

@@ -195,6 +195,10 @@ def test_a_case_with_tables_calibrates_and_checks_its_tables(tmp_path):
     assert result.generations == 2
     names = {p.name for p in (tmp_path / "cal").iterdir()}
     assert {"posterior.parquet", "ppc.csv", "ppc_tables.png"} <= names and "ppc.png" not in names
+    from experiments.columns import check_dictionary
+
+    for table in ("posterior.parquet", "summary.csv", "generations.csv", "ppc.csv"):
+        assert check_dictionary(tmp_path / "cal" / table) == []  # every column of every calibration table defined
     import pandas as pd
 
     ppc = pd.read_csv(tmp_path / "cal" / "ppc.csv")
@@ -213,6 +217,9 @@ def test_recovery_reports_coverage_ranks_and_contraction_and_resumes(tmp_path, c
     for name in ("recovery.md", "recovery.csv", "recovery_table.csv", "recovery.png", "sbc_ranks.png",
                  "truth_vs_posterior.png"):
         assert (rec / name).exists(), name
+    from experiments.columns import check_dictionary
+
+    assert check_dictionary(rec / "recovery.csv") == [] and check_dictionary(rec / "recovery_table.csv") == []
     results = sorted((rec / "results").glob("*.json"))
     assert len(results) == 4
     doc = json.loads(results[0].read_text())

@@ -313,7 +313,7 @@ def test_undefined_outcomes_are_nulls_not_nan(reference):
 def test_sweep_folder_contents(reference):
     names = {p.name for p in reference.iterdir()}
     # no _lock: a finished sweep removes its lock file
-    assert names == {"_manifest.json", "_design.parquet", "runs", "series"}
+    assert names == {"_manifest.json", "_design.parquet", "columns.json", "runs", "series"}
     assert [p.name for p in (reference / "runs").iterdir()] == ["part-00000.parquet"]
     assert [p.name for p in (reference / "series").iterdir()] == ["part-00000.parquet"]
     manifest = load_manifest(reference)
@@ -762,7 +762,7 @@ def test_a_folder_of_the_first_layout_still_loads_and_resuming_moves_it(referenc
     _as_format_1(half, keep=1)
     status, _, err = cli(capsys, "sweep", tmp_path / "spec.toml", "--out", half, "--resume", "--quiet")
     assert status == 0, err
-    assert {p.name for p in half.iterdir()} == {"_manifest.json", "_design.parquet", "runs", "series"}
+    assert {p.name for p in half.iterdir()} == {"_manifest.json", "_design.parquet", "columns.json", "runs", "series"}
     manifest = load_manifest(half)
     assert manifest["format"] == "phc-synergy-sweep/2" and manifest["upgraded_from"] == "phc-synergy-sweep/1"
     assert_same_sweep(reference, half)
@@ -810,7 +810,7 @@ def test_export_behaviorspace_without_series(tmp_path, capsys):
     spec_path = write_spec(tmp_path, replace(SMALL_SPEC, 'series = ["synergy", "access", "active_seats"]', ""))
     folder = tmp_path / "sweep"
     run_sweep(load_spec(spec_path), folder)
-    assert {p.name for p in folder.iterdir()} == {"_manifest.json", "_design.parquet", "runs"}  # no series/
+    assert {p.name for p in folder.iterdir()} == {"_manifest.json", "_design.parquet", "columns.json", "runs"}  # no series/
     status, _, err = cli(capsys, "export", folder, "--format", "behaviorspace")
     assert status == 0, err
     with open(folder / "behaviorspace.csv", newline="") as f:
