@@ -45,6 +45,7 @@ import numpy as np
 
 from experiments.sensitivity import pyplot, write_csv_atomic, write_figure_atomic, write_text_atomic
 from model.errors import file_kind, read_toml
+from model.outputs import SUMMARY_MEANINGS
 from model.parameters import PARAMETERS, ParameterError, validate_parameters
 from model.scenarios import ScenarioError, load_scenario, read_scenario
 from model.seeds import SEED_RULE, is_seed
@@ -327,26 +328,51 @@ def tables(df: Any, comp: Comparison) -> tuple[Any, Any]:
     return pd.DataFrame(rows), pd.DataFrame(diffs)
 
 
+# Okabe and Ito's colour-blind-safe palette (readable in grey too, with the line styles)
+PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")
+STYLES = ("-", "--", "-.", ":")
+FAN_TITLES: dict[str, tuple[str, str]] = {  # per-step output: (plain title, y label with its scale)
+    "synergy": ("Partnership synergy", "synergy (score from 0 to 1)"),
+    "access": ("Access to primary health care", "people whose need for care can be met (%)"),
+}
+PERCENT = {"final_access", "retention", "sustained"}  # shares: shown in percent
+POINTS = {"access_gain", "final_equity_gap"}  # differences of shares: in percentage points
+SHARES = PERCENT | POINTS
+
+
 def fan_chart(series: Any, df: Any, comp: Comparison, name: str, path: Path) -> None:
-    """Median and 90% band over months of one per-step output, one colour per variant."""
+    """Median and 90% band over months of one per-step output, one colour and line style per variant.
+
+    The y axis starts at zero and shows the whole scale of the output (a cut axis makes small
+    differences look large); bands are light and edged, so overlapping ones stay readable.
+    """
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(8, 5))
-    cmap = plt.get_cmap("tab10")
     point_of = dict(zip(df["run_id"].to_numpy(), df["point_id"].to_numpy(), strict=True))
     s = series.copy()
     s["point_id"] = s["run_id"].map(point_of)
+    percent = name == "access"
+    scale = 100.0 if percent else 1.0
     for i, v in enumerate(comp.variants):
         sub = s[s["point_id"] == i]
         if not len(sub):
             continue
-        q = sub.groupby("step")[name].quantile(list(QUANTILES)).unstack()
-        color = cmap(i % 10)
-        ax.fill_between(q.index, q[QUANTILES[0]], q[QUANTILES[2]], color=color, alpha=0.15, lw=0)
-        ax.plot(q.index, q[QUANTILES[1]], color=color, lw=1.8, label=v.name)
-    ax.set_xlabel("month")
-    ax.set_ylabel(name)
-    ax.set_title(f"{name}: median and 90% band over {comp.replicates} replicates")
-    ax.legend(fontsize=8, ncol=2)
+        q = sub.groupby("step")[name].quantile(list(QUANTILES)).unstack() * scale
+        color, style = PALETTE[i % len(PALETTE)], STYLES[(i // len(PALETTE)) % len(STYLES)]
+        ax.fill_between(q.index, q[QUANTILES[0]], q[QUANTILES[2]], color=color, alpha=0.10, lw=0)
+        for edge in (QUANTILES[0], QUANTILES[2]):
+            ax.plot(q.index, q[edge], color=color, lw=0.6, ls=style, alpha=0.6)
+        ax.plot(q.index, q[QUANTILES[1]], color=color, lw=2.0, ls=style, label=v.name)
+    title, ylabel = FAN_TITLES.get(name, (name.replace("_", " ").capitalize(), name.replace("_", " ")))
+    ax.set_ylim(0, 100 if percent else (5 if name == "synergy_psat" else 1))
+    ax.set_xlim(left=0)
+    ax.set_xlabel("months since the partnership started")
+    ax.set_ylabel(ylabel)
+    ax.set_title(f"{title}: median (thick line) and 90% of runs (band), {comp.replicates} runs per scenario",
+                 fontsize=10)  # fmt: skip
+    ax.legend(fontsize=8, ncol=2, frameon=False)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
     write_figure_atomic(fig, path)
 
 
@@ -354,62 +380,110 @@ def _fmt(x: float) -> str:
     return f"{x:.3g}" if isinstance(x, float) and math.isfinite(x) else ("n/a" if isinstance(x, float) else str(x))
 
 
+def _show(output: str, x: Any, difference: bool = False) -> str:
+    """A value in the reader's units (the column header names them): shares x 100, others as they are."""
+    if not isinstance(x, float | int) or isinstance(x, bool) or not math.isfinite(float(x)):
+        return "n/a"
+    value = 100 * float(x) if output in SHARES else float(x)
+    if output in SHARES:
+        return f"{value:+.1f}" if difference else f"{value:.1f}"
+    return f"{value:+.3g}" if difference else f"{value:.3g}"
+
+
+def _header(output: str, difference: bool = False) -> str:
+    label = COMPARE_OUTPUTS[output]
+    unit = " (pp)" if output in POINTS or (difference and output in PERCENT) else " (%)" if output in PERCENT else ""
+    return label[0].upper() + label[1:] + unit
+
+
+def _same_as(summary: Any, outputs: list[str]) -> dict[str, str]:
+    """Outputs whose medians and intervals equal an earlier one's in every variant (shown once)."""
+    seen: dict[tuple, str] = {}
+    same: dict[str, str] = {}
+    for o in outputs:
+        rows = summary[summary["output"] == o].sort_values("variant")[["median", "q05", "q95"]]
+        key = tuple(round(float(v), 12) for v in rows.to_numpy().ravel())
+        if key in seen:
+            same[o] = seen[key]
+        else:
+            seen[key] = o
+    return same
+
+
 def report_text(comp: Comparison, summary: Any, differences: Any, figures: list[str], errors: int) -> str:
-    lines = [f"# Scenario comparison: {comp.name}", ""]
-    if comp.description:
+    names = [v.name for v in comp.variants]
+    title = comp.description if comp.name == "compare" and comp.description else " vs ".join(names)
+    lines = [f"# Scenario comparison: {title}", ""]
+    if comp.description and title != comp.description:
         lines += [comp.description, ""]
     lines += [
-        f"{len(comp.variants)} variants x {comp.replicates} replicates; replicate k of every variant uses the same"
-        f" seed (root seed {comp.root_seed}), so differences are paired. Runs: `sweep/`"
-        + (f"; {errors} run(s) raised an error." if errors else "."),
+        f"{len(comp.variants)} scenarios x {comp.replicates} runs each; run k of every scenario uses the same"
+        f" seed (root seed {comp.root_seed}), so each difference is taken between two runs that share their chance"
+        " events (paired). Runs: `sweep/`" + (f"; {errors} run(s) raised an error." if errors else "."),
         "",
-        "| variant | scenario | overrides |",
+        "| scenario | from | changes |",
         "|---|---|---|",
     ]
     for v in comp.variants:
         over = ", ".join(f"{k} = {val}" for k, val in v.overrides.items()) or "-"
         lines.append(f"| {v.name} | {Path(v.scenario).name} | {over} |")
-    lines += ["", "## Run-level outputs: median [5th, 95th percentile]", "", "Table: [summary.csv](summary.csv).", ""]
     outputs = list(COMPARE_OUTPUTS)
-    lines.append("| variant | " + " | ".join(outputs) + " |")
-    lines.append("|---|" + "---|" * len(outputs))
+    same = _same_as(summary, outputs)
+    shown = [o for o in outputs if o not in same]
+    lines += ["", "## What each output means", ""]
+    for o in shown:
+        lines.append(f"- **{_header(o)}** (`{o}`): {SUMMARY_MEANINGS.get(o, COMPARE_OUTPUTS[o])}"
+                     + ("; shown as the percent of runs" if o == "sustained" else "") + ".")  # fmt: skip
+    for o, first in same.items():
+        lines.append(f"- {_header(o)} (`{o}`) equals {_header(first).lower()} in every scenario here, so it is"
+                     " shown once.")  # fmt: skip
+    lines += ["", "## Each scenario: median [5th, 95th percentile] over its runs", "",
+              "Table: [summary.csv](summary.csv).", ""]  # fmt: skip
+    lines.append("| scenario | " + " | ".join(_header(o) for o in shown) + " |")
+    lines.append("|---|" + "---|" * len(shown))
     for v in comp.variants:
         cells = []
-        for o in outputs:
+        for o in shown:
             r = summary[(summary["variant"] == v.name) & (summary["output"] == o)].iloc[0]
-            cells.append(f"{_fmt(r['median'])} [{_fmt(r['q05'])}, {_fmt(r['q95'])}]")
+            if o == "sustained":
+                cells.append(f"{100 * float(r['mean']):.0f}" if math.isfinite(float(r["mean"])) else "n/a")
+            else:
+                cells.append(f"{_show(o, r['median'])} [{_show(o, r['q05'])}, {_show(o, r['q95'])}]")
         lines.append(f"| {v.name} | " + " | ".join(cells) + " |")
     if len(differences):
         first = comp.variants[0].name
         lines += [
             "",
-            f"## Paired differences against {first}: median [5th, 95th percentile]",
+            f"## Differences from {first} (paired runs): median [5th, 95th percentile]",
             "",
-            "Table: [differences.csv](differences.csv). A difference whose 90% interval excludes 0 is marked *.",
+            "Table: [differences.csv](differences.csv). Differences of shares are in percentage points (pp). A"
+            " difference whose 90% interval excludes 0 is marked *.",
             "",
-            "| variant | " + " | ".join(outputs) + " |",
-            "|---|" + "---|" * len(outputs),
+            "| scenario | " + " | ".join(_header(o, difference=True) for o in shown) + " |",
+            "|---|" + "---|" * len(shown),
         ]
         for v in comp.variants[1:]:
             cells = []
-            for o in outputs:
+            for o in shown:
                 r = differences[(differences["variant"] == v.name) & (differences["output"] == o)].iloc[0]
                 star = "*" if (r["q05"] > 0 or r["q95"] < 0) else ""
-                cells.append(f"{_fmt(r['median_diff'])} [{_fmt(r['q05'])}, {_fmt(r['q95'])}]{star}")
+                cells.append(f"{_show(o, r['median_diff'], True)} [{_show(o, r['q05'], True)},"
+                             f" {_show(o, r['q95'], True)}]{star}")  # fmt: skip
             lines.append(f"| {v.name} | " + " | ".join(cells) + " |")
-        lines += ["", "In words (final access and mean synergy):", ""]
+        lines += ["", "In words:", ""]
         for v in comp.variants[1:]:
-            parts = []
-            for o in ("final_access", "mean_synergy"):
+            clear, unclear = [], []
+            for o in shown:
                 r = differences[(differences["variant"] == v.name) & (differences["output"] == o)].iloc[0]
-                if r["q05"] > 0:
-                    word = "higher"
-                elif r["q95"] < 0:
-                    word = "lower"
+                if r["q05"] > 0 or r["q95"] < 0:
+                    word = "higher" if r["q05"] > 0 else "lower"
+                    unit = " pp" if o in SHARES else ""
+                    clear.append(f"{COMPARE_OUTPUTS[o]} is {word} ({_show(o, r['median_diff'], True)}{unit})")
                 else:
-                    word = "not clearly different"
-                parts.append(f"{COMPARE_OUTPUTS[o]} {word} (median difference {_fmt(r['median_diff'])})")
-            lines.append(f"- {v.name} vs {first}: " + "; ".join(parts) + ".")
+                    unclear.append(COMPARE_OUTPUTS[o])
+            said = "; ".join(clear) if clear else "no output differs clearly"
+            rest = f" Not clearly different: {', '.join(unclear)}." if unclear and clear else ""
+            lines.append(f"- **{v.name}** against {first}: {said}.{rest}")
     lines += ["", "## Over time", ""]
     lines += [f"![{f}]({f})" for f in figures]
     return "\n".join(lines).rstrip() + "\n"

@@ -208,7 +208,9 @@ def test_compare_two_scenarios_writes_tables_differences_and_fan_charts(tmp_path
     for name in ("fan_synergy.png", "fan_access.png"):
         assert (out / name).read_bytes()[:4] == b"\x89PNG"
     text = (out / "compare.md").read_text()
-    assert "fan_access.png" in text and "Paired differences against pccp" in text
+    assert "fan_access.png" in text and "Differences from pccp (paired runs)" in text
+    assert text.startswith("# Scenario comparison: pccp vs chrp") and "Final access (%)" in text
+    assert "**chrp** against pccp:" in text and "final_access" in text  # every output defined once, by name too
 
 
 def test_cases_config_has_the_case_variants():
