@@ -231,8 +231,10 @@ def figure_marginals(posterior: pd.DataFrame, summary: pd.DataFrame, path: Path)
         ax.axvspan(s.q05, s.q95, color="#f58518", alpha=0.15, label="90% interval", zorder=0)
         ax.axvline(s["median"], color="#f58518", lw=1.5, label="median")
         ax.set_xlim(low, high)
-        ax.set_title(f"{s.parameter}  (spread ratio {s.spread_ratio:.2f})", fontsize=9)
+        ax.set_title(f"{_parameter_words(s.parameter)}\n({s.parameter}; posterior sd / prior sd {s.spread_ratio:.2f})",
+                     fontsize=8)  # fmt: skip
         ax.set_yticks([])
+        ax.set_ylabel("posterior density", fontsize=7)
     for ax in list(axes.flat)[k:]:
         ax.axis("off")
     axes.flat[0].legend(fontsize=7, loc="upper right")
@@ -330,8 +332,10 @@ def figure_ppc(case: Case, ppc: pd.DataFrame, path: Path) -> None:
                         capsize=6, lw=2, label="observed interval")
         if len(m) <= 12:
             ax.set_xticks(m)
-        ax.set_title(output, fontsize=9)
-        ax.set_xlabel("month", fontsize=8)
+        title, unit = _output_words(output)
+        ax.set_title(title, fontsize=9)
+        ax.set_xlabel("months since the partnership started", fontsize=8)
+        ax.set_ylabel(unit, fontsize=8)
         ax.tick_params(labelsize=7)
         ax.legend(fontsize=7)
     for ax in list(axes.flat)[k:]:
@@ -341,11 +345,28 @@ def figure_ppc(case: Case, ppc: pd.DataFrame, path: Path) -> None:
     _save(fig, path)
 
 
+def _output_words(output: str) -> tuple[str, str]:
+    """(plain title, y label with unit) of an output a case observes, for the figures."""
+    from model.outputs import OUTPUT_MEANINGS, OUTPUT_UNITS
+
+    meaning = OUTPUT_MEANINGS.get(output, output.replace("_", " "))
+    title = meaning.split(",")[0].split(" (")[0]
+    return f"{title[0].upper()}{title[1:]} ({output})", OUTPUT_UNITS.get(output, "")
+
+
+def _parameter_words(name: str) -> str:
+    from viz.labels import parameter_label
+
+    label = parameter_label(name)
+    return label.split(" (")[0] if " (" in label else label
+
+
 def _save(fig: Any, path: Path) -> None:
     from model.cli import _write_atomic
 
     try:
-        _write_atomic(path, lambda f: fig.savefig(f, format="png", dpi=110), binary=True)
+        _write_atomic(path, lambda f: fig.savefig(f, format="png", dpi=130), binary=True)
+        _write_atomic(path.with_suffix(".svg"), lambda f: fig.savefig(f, format="svg"), binary=True)
     finally:
         import matplotlib.pyplot as plt
 

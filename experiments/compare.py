@@ -456,8 +456,8 @@ def report_text(comp: Comparison, summary: Any, differences: Any, figures: list[
             "",
             f"## Differences from {first} (paired runs): median [5th, 95th percentile]",
             "",
-            "Table: [differences.csv](differences.csv). Differences of shares are in percentage points (pp). A"
-            " difference whose 90% interval excludes 0 is marked *.",
+            ("Table: [differences.csv](differences.csv). Differences of shares are in percentage points (pp). A"
+            " difference whose 90% interval excludes 0 is marked *."),
             "",
             "| scenario | " + " | ".join(_header(o, difference=True) for o in shown) + " |",
             "|---|" + "---|" * len(shown),
