@@ -533,26 +533,28 @@ def _label_points(ax: Any, rows: Any, lim: float) -> None:
 
 
 def sobol_figure(group: Any, output: str, path: Path) -> None:
-    """Total (ST) and first-order (S1) indices as bars with their confidence intervals."""
+    """Total (ST) and first-order (S1) indices as bars with their confidence intervals, inputs in plain words."""
     plt = pyplot()
     g = group.sort_values("ST", ascending=True)
     y = np.arange(len(g))
-    fig, ax = plt.subplots(figsize=(7, max(3.0, 0.32 * len(g) + 1.2)))
-    colors = ["tab:red" if p == DUMMY else "tab:blue" for p in g["parameter"]]
-    ax.barh(y + 0.2, g["ST"], height=0.4, xerr=g["ST_conf"], color=colors, ecolor="0.3", label="ST (total)")
-    ax.barh(y - 0.2, g["S1"], height=0.4, xerr=g["S1_conf"], color="0.7", ecolor="0.3", label="S1 (first order)")
+    fig, ax = plt.subplots(figsize=(8, max(3.0, 0.32 * len(g) + 1.4)))
+    colours = [LEVEL_COLOURS.get(level, "#999999") if p != DUMMY else "#999999"
+               for p, level in zip(g["parameter"], g["level"], strict=True)]  # fmt: skip
+    ax.barh(y + 0.2, g["ST"].clip(lower=0), height=0.4, xerr=g["ST_conf"], color=colours, ecolor="0.3",
+            label="ST: total (with interactions)")  # fmt: skip
+    ax.barh(y - 0.2, g["S1"].clip(lower=0), height=0.4, xerr=g["S1_conf"], color="white", edgecolor=colours,
+            ecolor="0.3", label="S1: alone")  # fmt: skip
     d = group.loc[group["parameter"] == DUMMY]
     if len(d):
-        ax.axvline(float(d["ST"].iloc[0]), color="tab:red", lw=0.8, ls="--", label="dummy ST (noise level)")
+        ax.axvline(float(d["ST"].iloc[0]), color="0.4", lw=0.8, ls="--", label="dummy's ST (noise level)")
     ax.set_yticks(y)
-    ax.set_yticklabels(g["parameter"], fontsize=8)
-    ax.set_xlabel("Sobol' index (bars: 95% bootstrap CI)")
-    ax.set_title(f"Sobol' indices: {output}")
-    from matplotlib.patches import Patch
-
-    handles, labels = ax.get_legend_handles_labels()
-    handles[labels.index("ST (total)")] = Patch(color="tab:blue")  # not the dummy's red bar
-    ax.legend(handles, labels, fontsize=8, loc="lower right")
+    ax.set_yticklabels([short_label(p) for p in g["parameter"]], fontsize=8)
+    ax.set_xlim(left=0)
+    ax.set_xlabel("Sobol' index: share of the output's variance (bars: 95% bootstrap CI; axis from zero)")
+    ax.set_title(f"Sobol' indices: {output.replace('_', ' ')} (colour: level of the input)", fontsize=10)
+    ax.legend(fontsize=8, loc="lower right", frameon=False)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
     write_figure_atomic(fig, path)
 
 
