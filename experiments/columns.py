@@ -196,3 +196,29 @@ DISCOVER_COLUMNS: dict[str, tuple[str, str]] = {
     "n": ("runs in the box", "runs"),
     "k": ("cases of interest in the box", "runs"),
 }
+VALIDATION_COLUMNS: dict[str, tuple[str, str]] = {
+    "check": ("the check's name (docs/ODD.md 1.2)", ""),
+    "pattern": ("the pattern it tests (P1-P6, or a mechanism)", ""),
+    "kind": ("pattern, causal (an ablation), horizon or mechanism", ""),
+    "condition": ("'defaults', or the constant moved and its direction (robustness)", ""),
+    "constant": ("the mechanics constant moved (robustness runs), else empty", ""),
+    "value": ("the check's statistic (its point estimate)", "see statistic"),
+    "low": ("lower end of its 90% interval", "see statistic"),
+    "high": ("upper end of its 90% interval", "see statistic"),
+    "passed": ("true when the check passed", "true or false"),
+    "statistic": ("what value measures, and over which runs", ""),
+    "claim": ("the claim the check tests, in words", ""),
+    "detail": ("how it passes (the threshold) and what was seen", ""),
+    "conditions": ("conditions run (defaults and each constant at -30% and +30%)", ""),
+    "broken_by": ("the conditions under which the check failed", ""),
+    "output": ("the statistic screened", ""),
+    "mu_star": ("Morris: mean absolute elementary effect of the constant", "the statistic's unit per full range"),
+    "mu_star_conf": ("Morris: 95% bootstrap confidence half-width of mu_star", "as mu_star"),
+    "sigma": ("Morris: standard deviation of the elementary effects", "as mu_star"),
+    "noise": ("the mu_star chance alone gives (replicate noise)", "as mu_star"),
+}
+SCENARIO_COLUMNS: dict[str, tuple[str, str]] = {
+    "scenario": ("the shipped scenario", ""),
+    "runs": ("runs (seeds 0..N-1) the medians are over", "runs"),
+    "sustained_share": ("share of runs in which the partnership had not dissolved", "share 0-1"),
+}

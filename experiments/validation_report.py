@@ -198,14 +198,18 @@ def write_report(out: Path, plan: Any, verdicts: Any, morris: Any, table: Any) -
     """Every file of the validation, atomically; returns their paths."""
     out = Path(out)
     files = []
+    from experiments.columns import VALIDATION_COLUMNS, write_dictionary
+
     write_csv_atomic(out / "validation.csv", verdicts)
-    files.append(out / "validation.csv")
+    files += [out / "validation.csv", write_dictionary(out / "validation.csv", verdicts, VALIDATION_COLUMNS)]
     if (verdicts["condition"] != "defaults").any():
-        write_csv_atomic(out / "robustness.csv", robustness_table(verdicts))
-        files.append(out / "robustness.csv")
+        robustness = robustness_table(verdicts)
+        write_csv_atomic(out / "robustness.csv", robustness)
+        files += [out / "robustness.csv", write_dictionary(out / "robustness.csv", robustness, VALIDATION_COLUMNS)]
     if morris is not None:
         write_csv_atomic(out / "constants_morris.csv", morris)
-        files.append(out / "constants_morris.csv")
+        files += [out / "constants_morris.csv",
+                  write_dictionary(out / "constants_morris.csv", morris, VALIDATION_COLUMNS)]  # fmt: skip
     figures = []
     if (verdicts["condition"] != "defaults").any():
         figure_checks(verdicts, out / "robustness.png")

@@ -538,6 +538,11 @@ def cmd_scenarios(args: argparse.Namespace) -> int:
         run_header = list(runs[0])
         _write_atomic(out_dir / "scenarios.csv", lambda f: _write_csv(f, run_header, runs))
         _write_atomic(out_dir / "scenarios_summary.csv", lambda f: _write_csv(f, header, summary_rows))
+        from experiments import columns
+
+        for table, names, rows in (("scenarios.csv", run_header, runs), ("scenarios_summary.csv", header, summary_rows)):
+            kinds = [(h, type(rows[0][h]).__name__) for h in names]
+            columns.write_dictionary(out_dir / table, kinds, columns.SCENARIO_COLUMNS)
         print(f"wrote {out_dir / 'scenarios.csv'} ({len(runs)} runs) and {out_dir / 'scenarios_summary.csv'}")
     return 0
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 
@@ -73,6 +74,9 @@ def test_sweeps_runs_exports_and_analyses_write_complete_dictionaries(tmp_path, 
     run("compare", "default", "weak_enabling", "--replicates", "2", "--steps", "6", "--out", tmp_path / "cmp", "--quiet")
     for table in ("summary.csv", "differences.csv"):
         assert check_dictionary(tmp_path / "cmp" / table) == []
+    run("scenarios", "--run", "--seeds", "1", "--out", tmp_path / "scn")
+    for table in ("scenarios.csv", "scenarios_summary.csv"):
+        assert check_dictionary(tmp_path / "scn" / table) == []
     run("observe", "--steps", "12", "--waves", "6,12", "--seed", "2", "--out", tmp_path / "obs")
     for table in ("survey.csv", "attendance.csv", "roster.csv", "milestones.csv"):
         assert check_dictionary(tmp_path / "obs" / table) == []
@@ -104,3 +108,16 @@ def test_a_dictionary_that_does_not_match_its_table_is_reported(tmp_path):
     write_dictionary(table, [("a", "int"), ("b", "int")], {"a": "the first"})
     assert check_dictionary(table) == ["t.csv.b"]
     assert Path(tmp_path / "t.columns.json").exists()
+
+
+def test_validation_tables_have_dictionaries(tmp_path):
+    import pandas as pd
+
+    from experiments.validation_report import write_report
+
+    verdicts = pd.read_csv(Path(__file__).resolve().parent.parent / "docs" / "validation" / "validation.csv")
+    morris = pd.read_csv(Path(__file__).resolve().parent.parent / "docs" / "validation" / "constants_morris.csv")
+    with contextlib.suppress(Exception):  # the figures need the run table; the tables and dictionaries come first
+        write_report(tmp_path, None, verdicts, morris, None)
+    for table in ("validation.csv", "robustness.csv", "constants_morris.csv"):
+        assert check_dictionary(tmp_path / table) == [], table
