@@ -412,9 +412,10 @@ def _same_as(summary: Any, outputs: list[str]) -> dict[str, str]:
 
 def report_text(comp: Comparison, summary: Any, differences: Any, figures: list[str], errors: int) -> str:
     names = [v.name for v in comp.variants]
-    title = comp.description if comp.name == "compare" and comp.description else " vs ".join(names)
+    # a few scenarios: their names; many: the config's description says what is compared
+    title = " vs ".join(names) if len(names) <= 3 or not comp.description else comp.description.rstrip(".")
     lines = [f"# Scenario comparison: {title}", ""]
-    if comp.description and title != comp.description:
+    if comp.description and title != comp.description.rstrip("."):
         lines += [comp.description, ""]
     lines += [
         f"{len(comp.variants)} scenarios x {comp.replicates} runs each; run k of every scenario uses the same"
