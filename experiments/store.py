@@ -165,6 +165,9 @@ def _write_columns(path: Path, plan: SweepPlan) -> None:
     tables = {RUNS: dictionary(frame_columns(run_schema(plan.parameters, plan.outputs)))}
     if plan.series:
         tables[SERIES] = dictionary(frame_columns(series_schema(plan.series)))
+    if plan.X is not None:  # the raw design: what the sampler drew, before integers were rounded
+        raw = {name: ("the sampler's raw value (before an integer input is rounded)", "") for name in plan.varied}
+        tables[DESIGN] = dictionary([("point_id", "int"), *((name, "float") for name in plan.varied)], raw)
     text = dictionary_text(tables)
     _write_atomic_bytes(path / COLUMNS, lambda f: f.write(text.encode("utf-8")))
 

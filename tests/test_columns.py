@@ -58,11 +58,12 @@ def test_sweeps_runs_exports_and_analyses_write_complete_dictionaries(tmp_path, 
     run("sensitivity", spec, "--out", tmp_path / "sa", "--quiet")
     sweep = tmp_path / "sa" / "sweep"
     doc = json.loads((sweep / "columns.json").read_text())
-    assert undefined(doc) == [] and set(doc["tables"]) == {"runs", "series"}
+    assert undefined(doc) == [] and set(doc["tables"]) == {"runs", "series", "_design.parquet"}
     import pyarrow.dataset as ds
 
     assert [c["name"] for c in doc["tables"]["runs"]] == ds.dataset(sweep / "runs").schema.names
     assert [c["name"] for c in doc["tables"]["series"]] == ds.dataset(sweep / "series").schema.names
+    assert [c["name"] for c in doc["tables"]["_design.parquet"]] == ds.dataset(sweep / "_design.parquet").schema.names
     types = {c["name"]: c["type"] for c in doc["tables"]["runs"]}
     assert types["seats"] == "integer" and types["trust_gain"] == "number" and types["sustained"] == "boolean"
     assert check_dictionary(tmp_path / "sa" / "indices.csv") == []
