@@ -98,7 +98,7 @@ def test_scenarios_run_writes_both_tables(capsys, tmp_path):
     assert status == 0, err
     for name in SHIPPED:
         assert re.search(rf"^{name}\s", out, re.MULTILINE), name
-    assert files_in(out_dir) == {"scenarios.csv", "scenarios_summary.csv"}  # no temporary files left
+    assert files_in(out_dir) == {"scenarios.csv", "scenarios_summary.csv", "scenarios.columns.json", "scenarios_summary.columns.json"}  # no temporary files left
     with open(out_dir / "scenarios.csv", newline="") as f:
         runs = list(csv.DictReader(f))
     assert len(runs) == 2 * len(SHIPPED)
