@@ -503,6 +503,8 @@ def run_compare(
     on_start: Any = None,
 ) -> CompareResult:
     """Run every variant's replicates into ``OUT/sweep`` (resumable) and write the tables, fan charts and compare.md."""
+    import pandas  # noqa: F401 - imported before Dask's dashboard thread starts: importing it from two threads at once fails
+
     from experiments.store import load_series, load_sweep, sweep_subfolder
     from experiments.sweep import run_sweep
 

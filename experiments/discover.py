@@ -183,7 +183,7 @@ def discover_in(x, values: np.ndarray, settings: DiscoverySettings, sweep: str |
         raise DiscoverError(
             f"{k} of {n} runs have {settings.outcome} {settings.direction} {settings.threshold:g} (its range in the"
             f" sweep: {span[0]:.4g} to {span[1]:.4g}): PRIM needs at least {MIN_CASES} runs on each side;"
-            " choose a threshold inside the range"
+            " choose a threshold with at least that many runs above and below it"
         )
     ranges = {c: _range(x[c]) for c in inputs}
     result = Discovery(settings, Path(sweep), n, int((~keep).sum()), k, inputs, ranges, span)

@@ -475,7 +475,7 @@ def _fmt_value(value: Any) -> str:
         return str(value).lower()
     if isinstance(value, float):
         if math.isnan(value):
-            return "nan"
+            return "null"  # undefined, as the --summary JSON writes it
         return str(int(value)) if value.is_integer() and abs(value) < 1e15 else f"{value:.6g}"
     if isinstance(value, dict):
         return _composition_text(value)
