@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from experiments.sensitivity import pyplot, write_atomic, write_csv_atomic, write_text_atomic
+from experiments.sensitivity import pyplot, write_csv_atomic, write_figure_atomic, write_text_atomic
 from model.outputs import SUMMARY_MEANINGS
 from model.parameters import STAKEHOLDER_TYPES
 
@@ -360,14 +360,8 @@ def write_discovery(result: Discovery, out: str | Path) -> list[Path]:
 
 
 def _write_figure(fig, stem: Path) -> list[Path]:
-    plt = pyplot()
-    paths = [stem.with_suffix(".png"), stem.with_suffix(".svg")]
-    try:
-        write_atomic(paths[0], lambda f: fig.savefig(f, format="png", dpi=130, bbox_inches="tight"), binary=True)
-        write_atomic(paths[1], lambda f: fig.savefig(f, format="svg", bbox_inches="tight"), binary=True)
-    finally:
-        plt.close(fig)
-    return paths
+    write_figure_atomic(fig, stem.with_suffix(".png"))  # PNG, and SVG beside it
+    return [stem.with_suffix(".png"), stem.with_suffix(".svg")]
 
 
 def peeling_figure(result: Discovery, box: Box):
