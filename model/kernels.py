@@ -21,6 +21,8 @@ import math
 import numpy as np
 from numba import njit
 
+from model.state import K  # resource kinds: a compile-time constant, so loops over kinds unroll
+
 # ================================================================ shared: the CES aggregate (7.9)
 
 
@@ -42,23 +44,22 @@ def power_mean(x, rho):
     whole = round(rho)
     if abs(rho - whole) < 1e-9 and -4 <= whole <= 4:
         e = int(whole)
-        for k in range(n):
-            v = max(x[k], 1e-12)
-            if e == -2:
+        if e == -2:  # the default; one loop per exponent keeps the branch out of the loop
+            for k in range(n):
+                v = max(x[k], 1e-12)
                 total += 1.0 / (v * v)
-            elif e == 1:
-                total += v
-            elif e == -1:
-                total += 1.0 / v
-            else:
-                total += v**e
-        mean = total / n
+            return 1.0 / math.sqrt(total / n)
         if e == 1:
-            return mean
+            for k in range(n):
+                total += max(x[k], 1e-12)
+            return total / n
         if e == -1:
-            return 1.0 / mean
-        if e == -2:
-            return 1.0 / math.sqrt(mean)
+            for k in range(n):
+                total += 1.0 / max(x[k], 1e-12)
+            return 1.0 / (total / n)
+        for k in range(n):
+            total += max(x[k], 1e-12) ** e
+        mean = total / n
         if e == 2:
             return math.sqrt(mean)
         return mean ** (1.0 / e)
@@ -341,22 +342,30 @@ def grievance_after_month(g, r):
 def hold_ties(seats, pairs, r):
     """Each member's ties, their trust-weighted strength, mean trust and reach; returns the ties (pairs) in the network."""
     G, g = pairs.shape[0], pairs.shape[1]
+    trust = pairs.trust
+    ties_held, strength_held, trust_held, reach = seats.ties, seats.strength, seats.trust_held, seats.reach
+    scale = r.strength_scale
+    ties = np.empty(g, dtype=np.int64)
+    strength = np.empty(g)
     total = 0
-    for s in range(G * g):
-        k, i = s // g, s % g
-        seat = seats[s]
-        ties = 0
-        strength = 0.0
+    for k in range(G):
+        ties[:] = 0
+        strength[:] = 0.0
+        # member i's ties summed over partners j in order; trust is symmetric, so row j holds
+        # every member's tie to j side by side (the sums run over members at once, without
+        # branches: no tie adds exactly 0, trust is never negative)
         for j in range(g):
-            w = np.float64(pairs[k, i, j].trust)
-            if w > 0.0:
-                ties += 1
-                strength += w
-        seat.ties = ties
-        seat.strength = strength
-        seat.trust_held = strength / ties if ties else 0.0
-        seat.reach = reach_of(seat, r)
-        total += ties
+            for i in range(g):
+                w = np.float64(trust[k, j, i])
+                ties[i] += w > 0.0
+                strength[i] += w
+        for i in range(g):
+            s = k * g + i
+            ties_held[s] = ties[i]
+            strength_held[s] = strength[i]
+            trust_held[s] = strength[i] / ties[i] if ties[i] else 0.0
+            reach[s] = reach_of(strength[i], scale) if ties[i] else 0.0
+            total += ties[i]
     return total // 2
 
 
@@ -367,9 +376,9 @@ def offered_share(seat):
 
 
 @njit(cache=True)
-def reach_of(seat, r):
-    """Share of what a member offers that reaches the group, through their trusted ties."""
-    return 1.0 - math.exp(-seat.strength / r.strength_scale)
+def reach_of(strength, scale):
+    """Share of what a member offers that reaches the group, through their trusted ties (``strength``: trust summed)."""
+    return 1.0 - math.exp(-strength / scale)
 
 
 @njit(cache=True)
@@ -451,51 +460,77 @@ def adaptive_capacity(seats, part, r, n_types):
 
 
 @njit(cache=True)
-def benefits_of(own, own_capacity, partners, trust, r, combined):
+def benefits_of(own_capacity, with_partners):
     """Perceived benefits of taking part, 0-1: the share of what a member can do that partners make possible.
 
     A member draws on a share (partner_access x trust) of what each partner brings to
     the partnership (their contribution); the benefit is 1 - (what they could do alone)
-    / (what they can do with partners), both as CES capacities. With substitutable
-    kinds any partner adds the same; with complements, partners who bring what the
-    member lacks add most; partners who bring little (disengaged, distrusted, cut by a
-    shock) add little. ``own``: the member's endowment and ``own_capacity`` its CES;
-    ``partners``: the committee's contributions (members x kinds); ``trust``: the
-    member's row of trust.
+    / (what they can do with partners), both as CES capacities (``with_partners``:
+    committee_benefits). With substitutable kinds any partner adds the same; with
+    complements, partners who bring what the member lacks add most; partners who bring
+    little (disengaged, distrusted, cut by a shock) add little.
     """
-    K = own.size
-    for n in range(K):
-        combined[n] = own[n]
-    for j in range(trust.size):
-        w = trust[j]
-        if w > 0.0:
-            for n in range(K):
-                combined[n] += r.partner_access * w * partners[j, n]
-    with_partners = power_mean(combined, r.rho)
     if with_partners <= 1e-12:
         return 0.0
     return 1.0 - own_capacity / with_partners
 
 
 @njit(cache=True)
+def power_mean_columns(x, rho, out):
+    """power_mean of every column of ``x`` (kinds x members) into ``out``, the same sums in the same order.
+
+    The loops run over members innermost, so they vectorise; the results are bit-identical
+    to power_mean of each column.
+    """
+    n, m = x.shape
+    whole = round(rho)
+    if abs(rho) >= 1e-9 and abs(rho - whole) < 1e-9 and int(whole) == -2:
+        out[:] = 0.0
+        for k in range(n):
+            for i in range(m):
+                v = max(x[k, i], 1e-12)
+                out[i] += 1.0 / (v * v)
+        for i in range(m):
+            out[i] = 1.0 / math.sqrt(out[i] / n)
+    else:
+        for i in range(m):
+            out[i] = power_mean(x[:, i].copy(), rho)
+
+
+@njit(cache=True)
 def committee_benefits(seats, pairs, r):
-    """Every member's benefits (7.9e), a committee at a time: its trust and contributions read once."""
+    """Every member's benefits (7.9e), a committee at a time.
+
+    What member i can do with partners: the CES of their endowment plus the share
+    (partner_access x trust) they draw of each partner j's contribution, added in the
+    order of j. The committee's trust and contributions are read once, and held kinds by
+    members, so the sums vectorise over members.
+    """
     G, g = pairs.shape[0], pairs.shape[1]
-    K = seats[0].contribution.size
+    contribution, endowment, own_capacity = seats.contribution, seats.endowment, seats.own_capacity
+    occupied, benefits, trust = seats.occupied, seats.benefits, pairs.trust
     partners = np.empty((g, K))
-    trust = np.empty((g, g))
-    combined = np.empty(K)
+    drawn = np.empty((g, g))  # drawn[j, i]: the share of partner j's contribution member i draws on
+    combined = np.empty((K, g))  # what member i holds of each kind with partners
+    with_partners = np.empty(g)
+    access, rho = r.partner_access, r.rho
     for k in range(G):
+        base = k * g
         for i in range(g):
-            contribution = seats[k * g + i].contribution
             for n in range(K):
-                partners[i, n] = contribution[n]
+                partners[i, n] = contribution[base + i, n]
+                combined[n, i] = endowment[base + i, n]
             for j in range(g):
-                trust[i, j] = pairs[k, i, j].trust
+                drawn[j, i] = access * np.float64(trust[k, i, j])
+        for j in range(g):  # no tie: a share of 0 adds exactly nothing
+            for n in range(K):
+                c = partners[j, n]
+                for i in range(g):
+                    combined[n, i] += drawn[j, i] * c
+        power_mean_columns(combined, rho, with_partners)
         for i in range(g):
-            seat = seats[k * g + i]
-            if seat.occupied:
-                seat.benefits = benefits_of(seat.endowment, seat.own_capacity, partners, trust[i], r, combined)
+            if occupied[base + i]:
+                benefits[base + i] = benefits_of(own_capacity[base + i], with_partners[i])
 
 
 @njit(cache=True)

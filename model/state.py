@@ -31,16 +31,10 @@ PAIR_DTYPE = np.float32  # pair records: half the memory traffic of float64 (tru
 
 SEAT = np.dtype(
     [
-        ("valid", "b1"),  # the slot is a real seat (committees are padded to equal size)
-        ("org", "b1"),  # an organisation holds the seat (it may be empty)
-        ("occupied", "b1"),  # a person holds the seat
-        ("lead", "b1"),  # the partnership's lead (or a committee's chair)
-        ("attended", "b1"),  # came to the last meeting
-        ("type", "i8"),  # stakeholder type (index into STAKEHOLDER_TYPES)
-        ("person", "i8"),  # id of the holder (from 1); 0 = empty
-        ("joined", "i8"),  # month the holder took the seat
-        ("vacant_months", "i8"),
-        ("ties", "i8"),  # working relationships held
+        ("endowment", "f8", (K,)),  # what the organisation puts at the holder's disposal now (a shock lowers it)
+        ("full_endowment", "f8", (K,)),  # what it holds in normal times
+        ("contribution", "f8", (K,)),  # what reaches the group this month
+        ("spare", "f8", (K,)),  # what the holder could still offer this month
         ("engagement", "f8"),  # 0-1
         ("grievance", "f8"),  # unresolved conflict felt, 0-1
         ("exposure", "f8"),  # conflict per contact met at the last meeting, 0-1
@@ -58,11 +52,18 @@ SEAT = np.dtype(
         ("drawbacks", "f8"),  # perceived drawbacks
         ("benefit_share", "f8"),  # benefits / (benefits + drawbacks)
         ("last_benefit_share", "f8"),  # the seat's last holder's benefit share (the organisation remembers)
-        ("endowment", "f8", (K,)),  # what the organisation puts at the holder's disposal now (a shock lowers it)
-        ("full_endowment", "f8", (K,)),  # what it holds in normal times
-        ("contribution", "f8", (K,)),  # what reaches the group this month
-        ("spare", "f8", (K,)),  # what the holder could still offer this month
-    ]
+        ("type", "i8"),  # stakeholder type (index into STAKEHOLDER_TYPES)
+        ("person", "i8"),  # id of the holder (from 1); 0 = empty
+        ("joined", "i8"),  # month the holder took the seat
+        ("vacant_months", "i8"),
+        ("ties", "i8"),  # working relationships held
+        ("valid", "b1"),  # the slot is a real seat (committees are padded to equal size)
+        ("org", "b1"),  # an organisation holds the seat (it may be empty)
+        ("occupied", "b1"),  # a person holds the seat
+        ("lead", "b1"),  # the partnership's lead (or a committee's chair)
+        ("attended", "b1"),  # came to the last meeting
+    ],
+    align=True,  # fields on 8-byte boundaries, the whole record a multiple of 8 bytes
 )
 
 PAIR = np.dtype(
