@@ -17,11 +17,18 @@ Python, slowly, for debugging.
 from __future__ import annotations
 
 import math
+from collections import namedtuple
 
 import numpy as np
 from numba import njit
 
 from model.state import K  # resource kinds: a compile-time constant, so loops over kinds unroll
+
+# Loop indices of the hottest loops are unsigned (``range(U(n))``): numba then leaves out
+# the check for negative (from-the-end) indices on every array access, which made those
+# loops two to three times slower. Mixing them with signed integers gives floats, which
+# numba refuses as indices, so a slip fails to compile rather than run wrong.
+U = np.uint64
 
 # ================================================================ shared: the CES aggregate (7.9)
 
@@ -182,47 +189,74 @@ def funding_scarcity(part, r):
     return 1.0 - r.external_support * part.support_factor
 
 
+# What the meeting rules need of the parameters and of the month, the same for every pair:
+# worked out once per meeting (meeting_terms) and held in registers over the pair loop.
+MeetingTerms = namedtuple(
+    "MeetingTerms",
+    ["power", "exclusive", "miscommunication", "competition", "escalation",  # conflict
+     "gain", "quality", "conflict_loss", "keep",  # trust
+     "formation", "brokered", "new_tie_trust"],  # new ties
+)  # fmt: skip
+
+
 @njit(cache=True)
-def conflict_in_contact(grievance_a, grievance_b, pair, r, scarcity):
+def meeting_terms(part, r):
+    """This meeting's terms of the three pair rules below (their products grouped as those rules group them)."""
+    return MeetingTerms(
+        r.power_conflict * r.power_asymmetry,
+        1.0 - r.decision_inclusiveness,
+        r.miscommunication * (1.0 - r.communication),
+        r.competition * funding_scarcity(part, r),
+        r.escalation * 0.5,
+        r.trust_gain,
+        1.0 - r.communication_share + r.communication_share * r.communication,
+        r.conflict_trust_loss,
+        1.0 - r.trust_decay,
+        r.tie_formation,
+        1.0 - r.brokerage + r.brokerage * r.leadership,
+        r.new_tie_trust,
+    )
+
+
+@njit(cache=True)
+def conflict_in_contact(grievance_a, grievance_b, power_gap, overlap, t):
     """Conflict two members meet in a contact, 0-1.
 
     Sources (Lasker et al. 2001; Weiss et al. 2002): power differences when decisions are
-    exclusive, misunderstandings when communication is poor, competition for scarce
-    funding between organisations doing the same work. Unresolved grievances of either
-    member escalate it (conflict breeds conflict).
+    exclusive (power_conflict x power_asymmetry x their power gap x (1 -
+    decision_inclusiveness)), misunderstandings when communication is poor
+    (miscommunication x (1 - communication)), competition for scarce funding between
+    organisations doing the same work (competition x funding scarcity x their overlap).
+    Unresolved grievances of either member escalate it (conflict breeds conflict).
     """
-    base = (
-        r.power_conflict * r.power_asymmetry * pair.power_gap * (1.0 - r.decision_inclusiveness)
-        + r.miscommunication * (1.0 - r.communication)
-        + r.competition * scarcity * pair.overlap
-    )
-    return min(1.0, base * (1.0 + r.escalation * 0.5 * (grievance_a + grievance_b)))
+    base = t.power * power_gap * t.exclusive + t.miscommunication + t.competition * overlap
+    return min(1.0, base * (1.0 + t.escalation * (grievance_a + grievance_b)))
 
 
 @njit(cache=True)
-def trust_after_meeting(w, contact, upkeep, conflict, r):
+def trust_after_meeting(w, contact, upkeep, conflict, t):
     """Expected trust on a tie after a meeting both attended.
 
     With chance ``contact`` they work together: a contact closes part of the gap to full
-    trust (trust_gain, more with good communication, shared by the attention ``upkeep``
-    the tie gets) and conflict erodes a share of it; otherwise the tie decays as in a
-    month without contact.
+    trust (trust_gain, more with good communication: quality = 1 - communication_share
+    + communication_share x communication, shared by the attention ``upkeep`` the tie
+    gets) and conflict erodes a share of it (conflict_trust_loss); otherwise the tie
+    decays as in a month without contact (keep = 1 - trust_decay).
     """
-    quality = 1.0 - r.communication_share + r.communication_share * r.communication
-    worked = w + upkeep * r.trust_gain * quality * (1.0 - w) - r.conflict_trust_loss * conflict * w
-    kept = w * (1.0 - r.trust_decay)
+    worked = w + upkeep * t.gain * t.quality * (1.0 - w) - t.conflict_loss * conflict * w
+    kept = w * t.keep
     return min(1.0, max(0.0, kept + contact * (worked - kept)))
 
 
 @njit(cache=True)
-def tie_chance(spare_a, spare_b, pair, r):
+def tie_chance(spare_a, spare_b, contact, t):
     """Chance a meeting starts a working relationship between two members without one.
 
-    They must have a contact, time to spare for a new tie (``spare_a``, ``spare_b``:
-    time_to_spare of each), and (for part of it) a facilitator who introduces them.
+    They must have a contact (chance ``contact``), time to spare for a new tie
+    (``spare_a``, ``spare_b``: time_to_spare of each), and (for part of it) a
+    facilitator who introduces them (brokered = 1 - brokerage + brokerage x leadership).
     """
-    brokered = 1.0 - r.brokerage + r.brokerage * r.leadership
-    return pair.contact * r.tie_formation * brokered * min(spare_a, spare_b)
+    return contact * t.formation * t.brokered * min(spare_a, spare_b)
 
 
 @njit(cache=True)
@@ -237,71 +271,72 @@ def meet(seats, pairs, partnership, rules, u_attend, u_form):
 
     ``u_attend`` (per slot) and ``u_form`` (one per pair i < j of every committee, in
     row order) are uniform draws. Fills ``part.attendance`` and ``part.conflict``.
+
+    The pair loop chooses between the outcomes arithmetically rather than by branches
+    (whether both came, whether a tie exists or forms are coin flips a processor cannot
+    predict): a pair that did not meet adds exactly 0 to the sums, and a pair without a
+    tie that formed none keeps trust 0.
     """
     part = partnership[0]
     r = rules[0]
     G, g = pairs.shape[0], pairs.shape[1]
     S = G * g
-    n_upper = g * (g - 1) // 2
     n_occ = 0
     n_att = 0
     # what the pair loop needs of each member, read once into plain arrays
-    present = np.zeros(S, dtype=np.bool_)
+    present = np.zeros(S)  # 1.0 if the member came
     upkeep = np.empty(S)
     spare = np.empty(S)
     grievance = np.empty(S)
     for s in range(S):
         seat = seats[s]
-        seat.attended = False
-        seat.exposure = 0.0
         upkeep[s] = attention(seat)
         spare[s] = time_to_spare(seat)
         grievance[s] = seat.grievance
-        if seat.occupied:
-            n_occ += 1
-            if u_attend[s] < attendance_chance(seat, r):
-                seat.attended = True
-                present[s] = True
-                n_att += 1
-    scarcity = funding_scarcity(part, r)
+        came = seat.occupied and u_attend[s] < attendance_chance(seat, r)
+        seat.attended = came
+        seat.exposure = 0.0
+        present[s] = 1.0 if came else 0.0
+        n_occ += seat.occupied
+        n_att += came
+    t = meeting_terms(part, r)
     met = np.zeros(S)  # contact weight each member had
     exposure = np.zeros(S)  # conflict met, weighted by contact
-    keep = 1.0 - r.trust_decay
     all_contact = 0.0
     all_conflict = 0.0
-    for k in range(G):
-        base = k * g
-        for i in range(g):
+    trust, contact_chance, power_gap, overlap = pairs.trust, pairs.contact, pairs.power_gap, pairs.overlap
+    drawn = U(0)  # index into u_form: pairs i < j of each committee, in row order
+    for k in range(U(G)):
+        base = k * U(g)
+        for i in range(U(g)):
             a = base + i
-            for j in range(i + 1, g):
+            # member a's sums are held in registers over its row (the same additions in the same order)
+            met_a, exposure_a = met[a], exposure[a]
+            for j in range(i + U(1), U(g)):
                 b = base + j
-                pair = pairs[k, i, j]
-                w = np.float64(pair.trust)
-                if present[a] and present[b]:
-                    contact = np.float64(pair.contact)
-                    conflict = conflict_in_contact(grievance[a], grievance[b], pair, r, scarcity)
-                    met[a] += contact
-                    met[b] += contact
-                    exposure[a] += contact * conflict
-                    exposure[b] += contact * conflict
-                    all_contact += contact
-                    all_conflict += contact * conflict
-                    if w > 0.0:
-                        w = trust_after_meeting(w, contact, min(upkeep[a], upkeep[b]), conflict, r)
-                    elif u_form[k * n_upper + i * g - (i * (i + 1)) // 2 + j - i - 1] < tie_chance(
-                        spare[a], spare[b], pair, r
-                    ):
-                        w = r.new_tie_trust
-                    else:
-                        continue  # no tie, none formed: nothing to write
-                elif w > 0.0:
-                    w *= keep
-                else:
-                    continue
-                if w < TIE_FLOOR:
-                    w = 0.0
-                pair.trust = w
-                pairs[k, j, i].trust = w
+                w = np.float64(trust[k, i, j])
+                u = u_form[drawn]
+                drawn += U(1)
+                both = present[a] * present[b]
+                chance = np.float64(contact_chance[k, i, j])
+                contact = both * chance  # 0 unless both came
+                conflict = conflict_in_contact(
+                    grievance[a], grievance[b], np.float64(power_gap[k, i, j]), np.float64(overlap[k, i, j]), t
+                )
+                met_a += contact
+                met[b] += contact
+                exposure_a += contact * conflict
+                exposure[b] += contact * conflict
+                all_contact += contact
+                all_conflict += contact * conflict
+                worked = trust_after_meeting(w, contact, min(upkeep[a], upkeep[b]), conflict, t)
+                formed = t.new_tie_trust if u < tie_chance(spare[a], spare[b], chance, t) else 0.0
+                met_now = worked if w > 0.0 else formed
+                w = met_now if both > 0.0 else w * t.keep
+                w = w if w >= TIE_FLOOR else 0.0
+                trust[k, i, j] = w
+                trust[k, j, i] = w
+            met[a], exposure[a] = met_a, exposure_a
     for s in range(S):
         if met[s] > 0.0:
             seat = seats[s]
@@ -348,19 +383,19 @@ def hold_ties(seats, pairs, r):
     ties = np.empty(g, dtype=np.int64)
     strength = np.empty(g)
     total = 0
-    for k in range(G):
+    for k in range(U(G)):
         ties[:] = 0
         strength[:] = 0.0
         # member i's ties summed over partners j in order; trust is symmetric, so row j holds
         # every member's tie to j side by side (the sums run over members at once, without
         # branches: no tie adds exactly 0, trust is never negative)
-        for j in range(g):
-            for i in range(g):
+        for j in range(U(g)):
+            for i in range(U(g)):
                 w = np.float64(trust[k, j, i])
                 ties[i] += w > 0.0
                 strength[i] += w
-        for i in range(g):
-            s = k * g + i
+        for i in range(U(g)):
+            s = k * U(g) + i
             ties_held[s] = ties[i]
             strength_held[s] = strength[i]
             trust_held[s] = strength[i] / ties[i] if ties[i] else 0.0
@@ -486,11 +521,11 @@ def power_mean_columns(x, rho, out):
     whole = round(rho)
     if abs(rho) >= 1e-9 and abs(rho - whole) < 1e-9 and int(whole) == -2:
         out[:] = 0.0
-        for k in range(n):
-            for i in range(m):
+        for k in range(U(n)):
+            for i in range(U(m)):
                 v = max(x[k, i], 1e-12)
                 out[i] += 1.0 / (v * v)
-        for i in range(m):
+        for i in range(U(m)):
             out[i] = 1.0 / math.sqrt(out[i] / n)
     else:
         for i in range(m):
@@ -514,21 +549,21 @@ def committee_benefits(seats, pairs, r):
     combined = np.empty((K, g))  # what member i holds of each kind with partners
     with_partners = np.empty(g)
     access, rho = r.partner_access, r.rho
-    for k in range(G):
-        base = k * g
-        for i in range(g):
-            for n in range(K):
+    for k in range(U(G)):
+        base = k * U(g)
+        for i in range(U(g)):
+            for n in range(U(K)):
                 partners[i, n] = contribution[base + i, n]
                 combined[n, i] = endowment[base + i, n]
-            for j in range(g):
+            for j in range(U(g)):
                 drawn[j, i] = access * np.float64(trust[k, i, j])
-        for j in range(g):  # no tie: a share of 0 adds exactly nothing
-            for n in range(K):
+        for j in range(U(g)):  # no tie: a share of 0 adds exactly nothing
+            for n in range(U(K)):
                 c = partners[j, n]
-                for i in range(g):
+                for i in range(U(g)):
                     combined[n, i] += drawn[j, i] * c
         power_mean_columns(combined, rho, with_partners)
-        for i in range(g):
+        for i in range(U(g)):
             if occupied[base + i]:
                 benefits[base + i] = benefits_of(own_capacity[base + i], with_partners[i])
 
@@ -873,27 +908,25 @@ def access(ability, rank, n_low, levels, partnership, rules):
     cut = np.empty(D, dtype=np.int64)
     cut_reached = np.empty(D, dtype=np.int64)
     reached = np.empty(D, dtype=np.int64)
-    passing_d = np.zeros(D)
     for d in range(D):
         cut[d] = math.ceil((1.0 - part.supply[d]) * levels - 1e-9)
         cut_reached[d] = math.ceil((1.0 - part.supply[d] - r.ability_impact) * levels - 1e-9)
         reached[d] = int(part.reach[d] * n)
     passing = 0
     low = 0
-    for p in range(n):
+    counted = np.zeros(D, dtype=np.int64)
+    # counted without branches (who passes is a coin flip to the processor): the same counts
+    for p in range(U(n)):
         ok = True
-        for d in range(D):
+        for d in range(U(D)):
             a = ability[p, d]
-            if a >= cut[d] or (rank[p, d] < reached[d] and a >= cut_reached[d]):
-                passing_d[d] += 1.0
-            else:
-                ok = False
-        if ok:
-            passing += 1
-            if p < n_low:
-                low += 1
+            passes = (a >= cut[d]) | ((rank[p, d] < reached[d]) & (a >= cut_reached[d]))
+            counted[d] += passes
+            ok &= passes
+        passing += ok
+        low += ok & (p < U(n_low))
     for d in range(D):
-        part.per_dimension[d] = passing_d[d] / n
+        part.per_dimension[d] = counted[d] / n
     part.access = passing / n
     part.access_low = low / n_low
     part.access_rest = (passing - low) / (n - n_low) if n > n_low else 0.0

@@ -31,39 +31,39 @@ PAIR_DTYPE = np.float32  # pair records: half the memory traffic of float64 (tru
 
 SEAT = np.dtype(
     [
-        ("endowment", "f8", (K,)),  # what the organisation puts at the holder's disposal now (a shock lowers it)
-        ("full_endowment", "f8", (K,)),  # what it holds in normal times
-        ("contribution", "f8", (K,)),  # what reaches the group this month
-        ("spare", "f8", (K,)),  # what the holder could still offer this month
+        ("occupied", "b1"),  # a person holds the seat
+        ("attended", "b1"),  # came to the last meeting
+        ("lead", "b1"),  # the partnership's lead (or a committee's chair)
+        ("org", "b1"),  # an organisation holds the seat (it may be empty)
+        ("valid", "b1"),  # the slot is a real seat (committees are padded to equal size)
+        ("ties", "i8"),  # working relationships held
+        ("type", "i8"),  # stakeholder type (index into STAKEHOLDER_TYPES)
         ("engagement", "f8"),  # 0-1
         ("grievance", "f8"),  # unresolved conflict felt, 0-1
         ("exposure", "f8"),  # conflict per contact met at the last meeting, 0-1
-        ("power", "f8"),  # influence from position (type), 0-1
-        ("stake", "f8"),  # personal stake in the work (type), 0-1
-        ("voice", "f8"),  # influence on decisions: decision_inclusiveness + (1 - it) x power
-        ("time_cost", "f8"),  # drawback of the time taking part costs
-        ("refill_factor", "f8"),  # 1, or patient_partner_support for patient partners' seats
         ("capacity", "f8"),  # working relationships this person can keep up
-        ("own_capacity", "f8"),  # CES capacity of the endowment alone (what the member could do without partners)
         ("strength", "f8"),  # sum of trust on ties
         ("trust_held", "f8"),  # mean trust on ties (0 without ties)
         ("reach", "f8"),  # share of what the member offers that reaches the group (7.9b)
         ("benefits", "f8"),  # perceived benefits of taking part, 0-1
         ("drawbacks", "f8"),  # perceived drawbacks
         ("benefit_share", "f8"),  # benefits / (benefits + drawbacks)
+        ("voice", "f8"),  # influence on decisions: decision_inclusiveness + (1 - it) x power
+        ("time_cost", "f8"),  # drawback of the time taking part costs
+        ("stake", "f8"),  # personal stake in the work (type), 0-1
+        ("own_capacity", "f8"),  # CES capacity of the endowment alone (what the member could do without partners)
+        ("power", "f8"),  # influence from position (type), 0-1
+        ("refill_factor", "f8"),  # 1, or patient_partner_support for patient partners' seats
         ("last_benefit_share", "f8"),  # the seat's last holder's benefit share (the organisation remembers)
-        ("type", "i8"),  # stakeholder type (index into STAKEHOLDER_TYPES)
         ("person", "i8"),  # id of the holder (from 1); 0 = empty
         ("joined", "i8"),  # month the holder took the seat
         ("vacant_months", "i8"),
-        ("ties", "i8"),  # working relationships held
-        ("valid", "b1"),  # the slot is a real seat (committees are padded to equal size)
-        ("org", "b1"),  # an organisation holds the seat (it may be empty)
-        ("occupied", "b1"),  # a person holds the seat
-        ("lead", "b1"),  # the partnership's lead (or a committee's chair)
-        ("attended", "b1"),  # came to the last meeting
+        ("endowment", "f8", (K,)),  # what the organisation puts at the holder's disposal now (a shock lowers it)
+        ("full_endowment", "f8", (K,)),  # what it holds in normal times
+        ("contribution", "f8", (K,)),  # what reaches the group this month
+        ("spare", "f8", (K,)),  # what the holder could still offer this month
     ],
-    align=True,  # fields on 8-byte boundaries, the whole record a multiple of 8 bytes
+    align=True,  # fields on 8-byte boundaries; what each month's passes read sits in the first cache lines
 )
 
 PAIR = np.dtype(
