@@ -212,7 +212,7 @@ def feedback_probe(params: dict[str, Any], seed: int, options: dict[str, Any]) -
             change,
             float(np.abs(a["engagement"] - b["engagement"]).max()),
             float((a["person"] != b["person"]).sum()),
-            float(np.abs(models[0].pairs["trust"] - models[1].pairs["trust"]).max()),
+            float(np.abs(models[0].trust - models[1].trust).max()),
             float(np.abs(models[0].part.implementation - models[1].part.implementation).max()),
             abs(float(models[0].part.attendance) - float(models[1].part.attendance)),
         )

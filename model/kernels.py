@@ -26,8 +26,9 @@ from model.state import K  # resource kinds: a compile-time constant, so loops o
 
 # Loop indices of the hottest loops are unsigned (``range(U(n))``): numba then leaves out
 # the check for negative (from-the-end) indices on every array access, which made those
-# loops two to three times slower. Mixing them with signed integers gives floats, which
-# numba refuses as indices, so a slip fails to compile rather than run wrong.
+# loops two to three times slower. Numba makes a signed integer of any sum or product
+# with a signed one, so every part of such an index is unsigned (a slip costs speed,
+# never correctness).
 U = np.uint64
 
 # ================================================================ shared: the CES aggregate (7.9)
@@ -266,7 +267,7 @@ def grievance_after_meeting(g, exposure):
 
 
 @njit(cache=True)
-def meet(seats, pairs, partnership, rules, u_attend, u_form):
+def meet(seats, pairs, trust, partnership, rules, u_attend, u_form):
     """A meeting in every committee: attendance, contacts, trust, new ties, conflict met and grievances.
 
     ``u_attend`` (per slot) and ``u_form`` (one per pair i < j of every committee, in
@@ -304,7 +305,7 @@ def meet(seats, pairs, partnership, rules, u_attend, u_form):
     exposure = np.zeros(S)  # conflict met, weighted by contact
     all_contact = 0.0
     all_conflict = 0.0
-    trust, contact_chance, power_gap, overlap = pairs.trust, pairs.contact, pairs.power_gap, pairs.overlap
+    contact_chance, power_gap, overlap = pairs.contact, pairs.power_gap, pairs.overlap
     drawn = U(0)  # index into u_form: pairs i < j of each committee, in row order
     for k in range(U(G)):
         base = k * U(g)
@@ -349,16 +350,14 @@ TIE_FLOOR = 0.02  # a tie whose trust falls below this is gone [convention]
 
 
 @njit(cache=True)
-def drift(pairs, rules):
+def drift(trust, rules):
     """A month without a meeting: every tie decays; ties below the floor are gone."""
     r = rules[0]
     keep = 1.0 - r.trust_decay
-    flat = pairs.reshape(-1)
-    for n in range(flat.size):
-        w = np.float64(flat[n].trust)
-        if w > 0.0:
-            w *= keep
-            flat[n].trust = w if w >= TIE_FLOOR else 0.0
+    flat = trust.reshape(-1)
+    for n in range(U(flat.size)):  # no tie stays 0 (0 x keep is below the floor)
+        w = np.float64(flat[n]) * keep
+        flat[n] = w if w >= TIE_FLOOR else 0.0
 
 
 # ================================================================ 7.8 grievances
@@ -374,10 +373,9 @@ def grievance_after_month(g, r):
 
 
 @njit(cache=True)
-def hold_ties(seats, pairs, r):
+def hold_ties(seats, trust, r):
     """Each member's ties, their trust-weighted strength, mean trust and reach; returns the ties (pairs) in the network."""
-    G, g = pairs.shape[0], pairs.shape[1]
-    trust = pairs.trust
+    G, g = trust.shape[0], trust.shape[1]
     ties_held, strength_held, trust_held, reach = seats.ties, seats.strength, seats.trust_held, seats.reach
     scale = r.strength_scale
     ties = np.empty(g, dtype=np.int64)
@@ -533,7 +531,7 @@ def power_mean_columns(x, rho, out):
 
 
 @njit(cache=True)
-def committee_benefits(seats, pairs, r):
+def committee_benefits(seats, trust, r):
     """Every member's benefits (7.9e), a committee at a time.
 
     What member i can do with partners: the CES of their endowment plus the share
@@ -541,9 +539,9 @@ def committee_benefits(seats, pairs, r):
     order of j. The committee's trust and contributions are read once, and held kinds by
     members, so the sums vectorise over members.
     """
-    G, g = pairs.shape[0], pairs.shape[1]
+    G, g = trust.shape[0], trust.shape[1]
     contribution, endowment, own_capacity = seats.contribution, seats.endowment, seats.own_capacity
-    occupied, benefits, trust = seats.occupied, seats.benefits, pairs.trust
+    occupied, benefits = seats.occupied, seats.benefits
     partners = np.empty((g, K))
     drawn = np.empty((g, g))  # drawn[j, i]: the share of partner j's contribution member i draws on
     combined = np.empty((K, g))  # what member i holds of each kind with partners
@@ -604,7 +602,7 @@ def rebalance(part, r):
 
 
 @njit(cache=True)
-def members_update(seats, pairs, partnership, rules, n_types, feedback):
+def members_update(seats, trust, partnership, rules, n_types, feedback):
     """Ties held, contributions, the four manifestations, synergy; with ``feedback``, mobilisation and engagement.
 
     Without ``feedback`` (month 0, and after dissolution) nothing members do changes.
@@ -612,8 +610,8 @@ def members_update(seats, pairs, partnership, rules, n_types, feedback):
     part = partnership[0]
     r = rules[0]
     S = seats.size
-    G, g = pairs.shape[0], pairs.shape[1]
-    n_ties = hold_ties(seats, pairs, r)
+    G, g = trust.shape[0], trust.shape[1]
+    n_ties = hold_ties(seats, trust, r)
     possible = 0
     part.pool[:] = 0.0
     part.voiced[:] = 0.0
@@ -651,11 +649,11 @@ def members_update(seats, pairs, partnership, rules, n_types, feedback):
     part.convening = min(1.0, part.pool[CONVENING] / r.need)
     part.adaptive = adaptive_capacity(seats, part, r, n_types) if n_occ else 0.0
 
-    trust = 0.0
+    trust_held = 0.0
     atmosphere = 0.0
     benefit = 0.0
     grievance = 0.0
-    committee_benefits(seats, pairs, r)
+    committee_benefits(seats, trust, r)
     for s in range(S):
         seat = seats[s]
         if not seat.occupied:
@@ -663,12 +661,12 @@ def members_update(seats, pairs, partnership, rules, n_types, feedback):
         seat.drawbacks = drawbacks_of(seat, part, r)
         total = seat.benefits + seat.drawbacks
         seat.benefit_share = seat.benefits / total if total > 0.0 else 0.0
-        trust += seat.trust_held
+        trust_held += seat.trust_held
         atmosphere += seat.trust_held * (1.0 - seat.grievance)
         benefit += seat.benefit_share
         grievance += seat.grievance
     n = max(n_occ, 1)
-    part.mean_trust = trust / n
+    part.mean_trust = trust_held / n
     part.atmosphere = atmosphere / n
     part.benefit = benefit / n
     part.grievance = grievance / n
@@ -723,9 +721,9 @@ def recruitment_chance(part, r):
 
 
 @njit(cache=True)
-def vacate(seats, pairs, s):
+def vacate(seats, trust, s):
     """The person in slot ``s`` leaves; their ties go with them; the organisation remembers their benefits."""
-    g = pairs.shape[1]
+    g = trust.shape[1]
     seat = seats[s]
     seat.last_benefit_share = seat.benefit_share
     seat.person = 0
@@ -736,32 +734,32 @@ def vacate(seats, pairs, s):
     seat.vacant_months = 0
     k, i = s // g, s % g
     for j in range(g):
-        pairs[k, i, j].trust = 0.0
-        pairs[k, j, i].trust = 0.0
+        trust[k, i, j] = 0.0
+        trust[k, j, i] = 0.0
 
 
 @njit(cache=True)
-def vacate_all(seats, pairs, partnership, slots):
+def vacate_all(seats, trust, partnership, slots):
     """The people in these slots leave (counted as this month's departures)."""
     part = partnership[0]
     for n in range(slots.size):
-        vacate(seats, pairs, slots[n])
+        vacate(seats, trust, slots[n])
     part.departures += slots.size
 
 
 @njit(cache=True)
-def seat_people(seats, pairs, partnership, slots, month, rules):
+def seat_people(seats, trust, partnership, slots, month, rules):
     """New people take these slots."""
     part = partnership[0]
     r = rules[0]
     for n in range(slots.size):
-        seat_person(seats, pairs, part, slots[n], month, r)
+        seat_person(seats, trust, part, slots[n], month, r)
 
 
 @njit(cache=True)
-def seat_person(seats, pairs, part, s, month, r):
+def seat_person(seats, trust, part, s, month, r):
     """A new person takes slot ``s``: middling engagement, no trust history but an orientation tie to the lead."""
-    g = pairs.shape[1]
+    g = trust.shape[1]
     seat = seats[s]
     part.cumulative += 1  # person ids count from 1
     seat.person = part.cumulative
@@ -776,12 +774,12 @@ def seat_person(seats, pairs, part, s, month, r):
         for j in range(g):
             other = seats[k * g + j]
             if other.lead and other.occupied:
-                pairs[k, i, j].trust = oriented
-                pairs[k, j, i].trust = oriented
+                trust[k, i, j] = oriented
+                trust[k, j, i] = oriented
 
 
 @njit(cache=True)
-def turnover(seats, pairs, partnership, rules, u, month):
+def turnover(seats, trust, partnership, rules, u, month):
     """Departures, seats refilled by the same organisation, seats given up; returns slots open to new organisations.
 
     ``u`` holds three uniform draws per slot (leaving, refilling, recruiting).
@@ -793,14 +791,14 @@ def turnover(seats, pairs, partnership, rules, u, month):
     for s in range(S):
         seat = seats[s]
         if seat.occupied and u[0, s] < leaving_hazard(seat, r):
-            vacate(seats, pairs, s)
+            vacate(seats, trust, s)
             departures += 1
     for s in range(S):
         seat = seats[s]
         if seat.org and not seat.occupied:
             seat.vacant_months += 1
             if u[1, s] < refill_chance(seat, part, r):
-                seat_person(seats, pairs, part, s, month, r)
+                seat_person(seats, trust, part, s, month, r)
             elif seat.vacant_months > r.organisation_patience:
                 seat.org = False
     joining = np.empty(S, dtype=np.int64)

@@ -34,7 +34,7 @@ from model.agents import (
 from model.outputs import OUTPUTS, summarise
 from model.parameters import STAKEHOLDER_TYPES, ParameterError, validate_parameters
 from model.seeds import SEED_RULE, is_seed, seed_from_rng
-from model.state import PAIR, PARTNERSHIP, SEAT, records, rules_record
+from model.state import PAIR, PARTNERSHIP, SEAT, TRUST_DTYPE, records, rules_record
 
 # ---- constants of the set-up (conventions and storage; the behavioural constants are schema
 # parameters at the level 'mechanics', docs/ODD.md 7.16)
@@ -130,14 +130,15 @@ class PartnershipModel(mesa.Model):
         self.part = part = self.part_record.view(np.recarray)[0]
         part.support_factor = 1.0
         self.pairs = records(np.zeros((G, g, g), dtype=PAIR))
+        self.trust = np.zeros((G, g, g), dtype=TRUST_DTYPE)  # trust on each pair's working relationship; 0 = no tie
         self._derive_rules()
         self._recruit_weights()
         self._seat_constants()
         self._pair_constants(np.arange(S))
 
         # -- people: one per seat, then the working relationships that already exist (7.3)
-        kn.seat_people(seats, self.pairs, self.part_record, seat_slot.astype(np.int64), 0, self.rules_record)
-        self.pairs["trust"] = 0.0  # founders' ties are drawn below, not given by orientation
+        kn.seat_people(seats, self.trust, self.part_record, seat_slot.astype(np.int64), 0, self.rules_record)
+        self.trust[:] = 0.0  # founders' ties are drawn below, not given by orientation
         self._init_ties()
         self._founders = set(seats["person"][seat_slot].tolist())
         self.dissolved_month: int | None = None
@@ -152,7 +153,7 @@ class PartnershipModel(mesa.Model):
         self._row: tuple = ()
         self._row_buffer = np.zeros(len(OUTPUTS))
         self._rows: list[tuple] = []
-        kn.members_update(seats, self.pairs, self.part_record, self.rules_record, len(STAKEHOLDER_TYPES), False)
+        kn.members_update(seats, self.trust, self.part_record, self.rules_record, len(STAKEHOLDER_TYPES), False)
         self._observe_access()
         self._observe()
         self.datacollector = SeriesCollector(
@@ -211,7 +212,7 @@ class PartnershipModel(mesa.Model):
         trust = self._rng_structure.uniform(0.5 * m, min(1.0, 1.5 * m), size=(G, g, g))
         trust = np.where(upper, trust, 0.0)
         trust = trust + trust.transpose(0, 2, 1)
-        self.pairs["trust"] = np.where(tie, trust, 0.0)
+        self.trust[:] = np.where(tie, trust, 0.0)
 
     def _lead_pairs(self) -> np.ndarray:
         """Pairs that involve a committee's chair (the lead in its own committee)."""
@@ -287,12 +288,12 @@ class PartnershipModel(mesa.Model):
             if (month - 1) % p["meeting_interval"] == 0:
                 self._meet()
             else:
-                kn.drift(self.pairs, self.rules_record)
-            kn.members_update(self.seats, self.pairs, self.part_record, self.rules_record, len(STAKEHOLDER_TYPES), True)
+                kn.drift(self.trust, self.rules_record)
+            kn.members_update(self.seats, self.trust, self.part_record, self.rules_record, len(STAKEHOLDER_TYPES), True)
             self._turnover()
             self._check_dissolution()
         else:
-            kn.members_update(self.seats, self.pairs, self.part_record, self.rules_record, len(STAKEHOLDER_TYPES), True)
+            kn.members_update(self.seats, self.trust, self.part_record, self.rules_record, len(STAKEHOLDER_TYPES), True)
         kn.implement(self.part_record, KIND_TO_TARGET, self.rules_record)
         kn.respond(self.part_record, self.rules_record)
         self._observe_access()
@@ -307,18 +308,18 @@ class PartnershipModel(mesa.Model):
         u_attend = rng.random(self.seats.size)
         G, g = self.n_groups, self.group_size
         u_form = rng.random(G * (g * (g - 1) // 2), dtype=np.float32)  # one per pair i < j of each committee
-        kn.meet(self.seats, self.pairs, self.part_record, self.rules_record, u_attend, u_form)
+        kn.meet(self.seats, self.pairs, self.trust, self.part_record, self.rules_record, u_attend, u_form)
 
     def _turnover(self) -> None:
         """Departures, refills, given-up seats (kernels.turnover), then new organisations (7.10)."""
         draws = self._rng_turnover.random((3, self.seats.size))
-        joining = kn.turnover(self.seats, self.pairs, self.part_record, self.rules_record, draws, self.steps)
+        joining = kn.turnover(self.seats, self.trust, self.part_record, self.rules_record, draws, self.steps)
         if joining.size:
             self._recruit(joining)
 
     def _depart(self, slots: np.ndarray) -> None:
         """The people in these seats leave; their ties go with them."""
-        kn.vacate_all(self.seats, self.pairs, self.part_record, np.asarray(slots, dtype=np.int64))
+        kn.vacate_all(self.seats, self.trust, self.part_record, np.asarray(slots, dtype=np.int64))
 
     def _recruit(self, slots: np.ndarray, kinds: np.ndarray | None = None) -> None:
         """New organisations take given-up seats; their type follows the intended composition."""
@@ -337,7 +338,7 @@ class PartnershipModel(mesa.Model):
         seats["last_benefit_share"][slots] = 0.0
         self._seat_constants(slots)
         self._pair_constants(slots)
-        kn.seat_people(seats, self.pairs, self.part_record, np.asarray(slots, dtype=np.int64), self.steps, self.rules_record)
+        kn.seat_people(seats, self.trust, self.part_record, np.asarray(slots, dtype=np.int64), self.steps, self.rules_record)
 
     def _check_dissolution(self) -> None:
         """The partnership ends after months with too few members or too little engagement (7.11)."""
@@ -401,7 +402,7 @@ class PartnershipModel(mesa.Model):
         occupied = self.seats["occupied"]
         if not occupied.any():
             return None
-        strength = np.where(occupied, self.pairs["trust"].sum(axis=2).reshape(-1), -1.0)
+        strength = np.where(occupied, self.trust.sum(axis=2).reshape(-1), -1.0)
         slot = int(strength.argmax())
         seat = int(self._seat_of_slot[slot])
         self._depart(np.array([slot]))
@@ -512,7 +513,7 @@ class PartnershipModel(mesa.Model):
                 engagement=float(seats["engagement"][slot]),
                 agent=self._agent_at[slot],
             )
-        trust = self.pairs["trust"]
+        trust = self.trust
         grp, i, j = np.nonzero(np.triu(trust, 1))
         g = self.group_size
         seats_i = self._seat_of_slot[grp * g + i]

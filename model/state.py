@@ -1,14 +1,18 @@
 """The model's state as numpy record arrays: one record per seat, per pair, for the partnership, and the rules.
 
 The compiled rules (``model.kernels``) read and write these records by field name
-(``seat.engagement``, ``pair.trust``, ``rules.leadership``), so a rule reads like the
+(``seat.engagement``, ``pair.contact``, ``rules.leadership``), so a rule reads like the
 ODD's equation and takes a few structured arguments instead of dozens of arrays.
 A record array crosses into compiled code as one pointer, so the structure costs
 nothing at run time.
 
 - ``SEAT``: one record per *slot* (a seat's place in its committee; docs/ODD.md 2.2).
-- ``PAIR``: one record per ordered pair of slots in the same committee (G x g x g);
-  the arrays are kept symmetric.
+- ``PAIR``: one record per ordered pair of slots in the same committee (G x g x g):
+  the pair's constants; the arrays are kept symmetric.
+- trust on each pair's working relationship: a plain ``TRUST_DTYPE`` array of the
+  same shape (0 = no tie), kept symmetric. It is apart from the pair records because
+  it changes every month and the monthly passes read it whole: contiguous, they run as
+  vector instructions.
 - ``PARTNERSHIP``: the partnership-level state and this month's observations (one record).
 - ``rules_record(params)``: every numeric parameter of the schema by its name, plus
   the few values derived from them once per run (one record).
@@ -27,7 +31,8 @@ K = len(RESOURCE_KINDS)  # resource kinds
 D = len(DIMENSIONS)  # accessibility dimensions (and the abilities paired with them)
 TARGETS = 2 * D  # what a solution can act on: the five dimensions of services, then the five abilities of people
 
-PAIR_DTYPE = np.float32  # pair records: half the memory traffic of float64 (trust needs no more precision)
+PAIR_DTYPE = np.float32  # pair records: half the memory traffic of float64 (they need no more precision)
+TRUST_DTYPE = np.float32  # trust on working relationships (G x g x g), likewise
 
 SEAT = np.dtype(
     [
@@ -68,7 +73,6 @@ SEAT = np.dtype(
 
 PAIR = np.dtype(
     [
-        ("trust", PAIR_DTYPE),  # trust on the working relationship; 0 = no tie
         ("contact", PAIR_DTYPE),  # chance the two have a working contact at a meeting both attend
         ("power_gap", PAIR_DTYPE),  # |power_i - power_j|
         ("overlap", PAIR_DTYPE),  # 1 - distance of their resource profiles (same work: competition)

@@ -239,7 +239,7 @@ def test_shares_stay_in_range_at_the_extremes_of_every_bound():
         series = model.series()
         for name in SHARES:
             assert ((series[name] >= 0) & (series[name] <= 1)).all(), (extreme, name, series[name].max())
-        trust = model.pairs["trust"]
+        trust = model.trust
         assert (trust <= 1).all() and (trust >= 0).all()
 
 
