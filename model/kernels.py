@@ -267,6 +267,38 @@ def grievance_after_meeting(g, exposure):
 
 
 @njit(cache=True)
+def meeting_draws(words, held, u_attend, u_form):
+    """The meeting's uniform draws from raw 64-bit words of the meetings' PCG64 stream, as numpy draws them.
+
+    ``u_attend`` (doubles) take one word each: ``Generator.random()``. ``u_form``
+    (singles) take 32-bit halves, low half first, as ``Generator.random(dtype=float32)``
+    does; ``held`` is a high half left over from the last meeting (-1: none), used first.
+    Returns the half left over now (-1: none). Numpy's own calls give the same numbers
+    (tested); from raw words they cost a third less.
+    """
+    n_attend = u_attend.size
+    for s in range(U(n_attend)):
+        u_attend[s] = (words[s] >> U(11)) * (1.0 / 9007199254740992.0)
+    if u_form.size == 0:
+        return held
+    n = 0
+    if held >= 0:
+        u_form[0] = np.float32(np.uint32(held) >> np.uint32(8)) * np.float32(1.0 / 16777216.0)
+        n = 1
+    w = n_attend
+    while n < u_form.size:
+        word = words[w]
+        w += 1
+        u_form[n] = np.float32(np.uint32(word & U(0xFFFFFFFF)) >> np.uint32(8)) * np.float32(1.0 / 16777216.0)
+        n += 1
+        if n == u_form.size:
+            return np.int64(word >> U(32))
+        u_form[n] = np.float32(np.uint32(word >> U(32)) >> np.uint32(8)) * np.float32(1.0 / 16777216.0)
+        n += 1
+    return -1
+
+
+@njit(cache=True)
 def meet(seats, pairs, trust, partnership, rules, u_attend, u_form):
     """A meeting in every committee: attendance, contacts, trust, new ties, conflict met and grievances.
 

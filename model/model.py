@@ -131,6 +131,8 @@ class PartnershipModel(mesa.Model):
         part.support_factor = 1.0
         self.pairs = records(np.zeros((G, g, g), dtype=PAIR))
         self.trust = np.zeros((G, g, g), dtype=TRUST_DTYPE)  # trust on each pair's working relationship; 0 = no tie
+        self._u_attend, self._u_form = np.empty(S), np.empty(G * (g * (g - 1) // 2), dtype=np.float32)  # meetings' draws
+        self._held_half = -1  # a 32-bit half of the meetings' stream drawn but not yet used (-1: none)
         self._derive_rules()
         self._recruit_weights()
         self._seat_constants()
@@ -304,10 +306,11 @@ class PartnershipModel(mesa.Model):
 
     def _meet(self) -> None:
         """A meeting (7.7): attendance, contacts, trust, new ties, conflict (kernels.meet)."""
-        rng = self._rng_meetings
-        u_attend = rng.random(self.seats.size)
-        G, g = self.n_groups, self.group_size
-        u_form = rng.random(G * (g * (g - 1) // 2), dtype=np.float32)  # one per pair i < j of each committee
+        # rng.random(seats) then rng.random(one per pair i < j of each committee, dtype=float32), from raw words
+        u_attend, u_form = self._u_attend, self._u_form
+        halves = u_form.size - (self._held_half >= 0)
+        words = self._rng_meetings.bit_generator.random_raw(u_attend.size + (halves + 1) // 2)
+        self._held_half = kn.meeting_draws(words, self._held_half, u_attend, u_form)
         kn.meet(self.seats, self.pairs, self.trust, self.part_record, self.rules_record, u_attend, u_form)
 
     def _turnover(self) -> None:

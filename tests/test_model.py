@@ -286,3 +286,18 @@ def test_compiled_kernels_compute_what_their_python_source_says():
     for name in OUTPUTS:
         assert np.allclose(python[name], compiled[name], rtol=0, atol=1e-6), name
     assert np.ptp(compiled["synergy"]) > 0.01  # the run did something
+
+
+def test_meeting_draws_from_raw_words_equal_numpys_own_draws():
+    """kernels.meeting_draws gives what Generator.random gives, over meetings with an odd count of singles."""
+    from model.kernels import meeting_draws
+
+    ours, theirs = np.random.default_rng(11), np.random.default_rng(11)
+    held = -1
+    for n_attend, n_form in ((7, 5), (3, 4), (0, 9), (5, 1), (4, 0), (6, 6)):
+        u_attend, u_form = np.empty(n_attend), np.empty(n_form, dtype=np.float32)
+        halves = n_form - (held >= 0)
+        words = ours.bit_generator.random_raw(n_attend + (halves + 1) // 2)
+        held = meeting_draws(words, held, u_attend, u_form)
+        assert u_attend.tobytes() == theirs.random(n_attend).tobytes()
+        assert u_form.tobytes() == theirs.random(n_form, dtype=np.float32).tobytes()
