@@ -85,8 +85,12 @@ def sigmoid(x):
 # ================================================================ 7.1-7.3 the seats' and pairs' constants
 
 
+# the stakeholder types' constants (model.agents): power, stake, which is the patient partner, profile distances
+TypeTables = namedtuple("TypeTables", ["power", "stake", "patient", "distance"])
+
+
 @njit(cache=True)
-def seat_constants(seats, slots, type_power, type_stake, patient_type, rules):
+def seat_constants(seats, slots, types, rules):
     """Per-seat constants of these slots from their type and the parameters (7.9e, 7.10, 7.7).
 
     Power and stake by type; voice in decisions; the time cost of taking part before
@@ -97,9 +101,9 @@ def seat_constants(seats, slots, type_power, type_stake, patient_type, rules):
     meeting = r.meeting_interval ** -r.meeting_cost_exponent * (1.0 - r.coordination_time_saving * r.coordination)
     for n in range(slots.size):
         seat = seats[slots[n]]
-        patient = seat.type == patient_type
-        seat.power = type_power[seat.type]
-        seat.stake = type_stake[seat.type]
+        patient = seat.type == types.patient
+        seat.power = types.power[seat.type]
+        seat.stake = types.stake[seat.type]
         seat.voice = r.decision_inclusiveness + (1.0 - r.decision_inclusiveness) * seat.power
         unsupported = (1.0 - r.patient_partner_support) if patient else 0.0
         seat.time_cost = r.time_cost * meeting * (1.0 + unsupported)
@@ -112,7 +116,7 @@ def seat_constants(seats, slots, type_power, type_stake, patient_type, rules):
 
 
 @njit(cache=True)
-def pair_constants(seats, pairs, slots, type_distance, rules):
+def pair_constants(seats, pairs, slots, types, rules):
     """Contact chance, power gap, profile distance and overlap of the pairs these slots are in (both orders).
 
     A pair with a committee's chair meets with chance 1, any other pair with
@@ -128,7 +132,7 @@ def pair_constants(seats, pairs, slots, type_distance, rules):
         for j in range(g):
             b = seats[k * g + j]
             contact = 0.0 if j == i else (1.0 if (a.lead or b.lead) else peer_contact)
-            distance = type_distance[a.type, b.type]
+            distance = types.distance[a.type, b.type]
             for x, y in ((i, j), (j, i)):
                 pair = pairs[k, x, y]
                 pair.contact = contact
@@ -808,6 +812,25 @@ def seat_person(seats, trust, part, s, month, r):
             if other.lead and other.occupied:
                 trust[k, i, j] = oriented
                 trust[k, j, i] = oriented
+
+
+@njit(cache=True)
+def seat_organisations(seats, pairs, trust, partnership, slots, kinds, endowment, types, month, rules):
+    """New organisations of these ``kinds`` take these given-up slots, with this ``endowment``, and name a person.
+
+    Their seats' and pairs' constants follow from their type (seat_constants,
+    pair_constants); they bring no remembered benefits.
+    """
+    for n in range(slots.size):
+        seat = seats[slots[n]]
+        seat.type = kinds[n]
+        seat.endowment[:] = endowment[n]
+        seat.full_endowment[:] = endowment[n]
+        seat.org = True
+        seat.last_benefit_share = 0.0
+    seat_constants(seats, slots, types, rules)
+    pair_constants(seats, pairs, slots, types, rules)
+    seat_people(seats, trust, partnership, slots, month, rules)
 
 
 @njit(cache=True)
