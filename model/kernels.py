@@ -158,7 +158,7 @@ def month_start(seats, partnership, rules):
 def recover(seats, part, r):
     """The system and hit organisations regain what a shock took, at their own pace (new policies, new funds)."""
     part.support_factor += (1.0 - part.support_factor) / r.support_recovery
-    for s in range(seats.size):
+    for s in range(U(seats.size)):
         seat = seats[s]
         endowment, full = seat.endowment, seat.full_endowment
         for k in range(endowment.size):
@@ -325,7 +325,7 @@ def meet(seats, pairs, trust, partnership, rules, u_attend, u_form):
     upkeep = np.empty(S)
     spare = np.empty(S)
     grievance = np.empty(S)
-    for s in range(S):
+    for s in range(U(S)):
         seat = seats[s]
         upkeep[s] = attention(seat)
         spare[s] = time_to_spare(seat)
@@ -374,7 +374,7 @@ def meet(seats, pairs, trust, partnership, rules, u_attend, u_form):
                 trust[k, i, j] = w
                 trust[k, j, i] = w
             met[a], exposure[a] = met_a, exposure_a
-    for s in range(S):
+    for s in range(U(S)):
         if met[s] > 0.0:
             seat = seats[s]
             seat.exposure = exposure[s] / met[s]
@@ -502,7 +502,7 @@ def adaptive_capacity(seats, part, r, n_types):
     K = part.pool.size
     given = np.zeros((n_types, K))
     spare = np.zeros((n_types, K))
-    for s in range(seats.size):
+    for s in range(U(seats.size)):
         seat = seats[s]
         if seat.occupied:
             # a capacity, not its use: what each would bring in normal times (a shock's cut and what
@@ -656,7 +656,7 @@ def members_update(seats, trust, partnership, rules, n_types, feedback):
     n_occ = 0
     engagement = 0.0
     pool, voiced, spare = part.pool, part.voiced, part.spare
-    for s in range(S):
+    for s in range(U(S)):
         seat = seats[s]
         contribution, seat_spare = seat.contribution, seat.spare
         if seat.occupied:
@@ -690,7 +690,7 @@ def members_update(seats, trust, partnership, rules, n_types, feedback):
     benefit = 0.0
     grievance = 0.0
     committee_benefits(seats, trust, r)
-    for s in range(S):
+    for s in range(U(S)):
         seat = seats[s]
         if not seat.occupied:
             continue
@@ -711,7 +711,7 @@ def members_update(seats, trust, partnership, rules, n_types, feedback):
         return
     part.synergy += r.synergy_rate * (part.raw_synergy - part.synergy)
     rebalance(part, r)
-    for s in range(S):
+    for s in range(U(S)):
         seat = seats[s]
         if seat.occupied:
             seat.engagement += r.engagement_rate * (engagement_target(seat, part, r) - seat.engagement)
@@ -843,12 +843,12 @@ def turnover(seats, trust, partnership, rules, u, month):
     r = rules[0]
     S = seats.size
     departures = 0
-    for s in range(S):
+    for s in range(U(S)):
         seat = seats[s]
         if seat.occupied and u[0, s] < leaving_hazard(seat, r):
             vacate(seats, trust, s)
             departures += 1
-    for s in range(S):
+    for s in range(U(S)):
         seat = seats[s]
         if seat.org and not seat.occupied:
             seat.vacant_months += 1
@@ -859,7 +859,7 @@ def turnover(seats, trust, partnership, rules, u, month):
     joining = np.empty(S, dtype=np.int64)
     n_new = 0
     chance = recruitment_chance(part, r)
-    for s in range(S):
+    for s in range(U(S)):
         seat = seats[s]
         if seat.valid and not seat.org and u[2, s] < chance:
             joining[n_new] = s
@@ -876,7 +876,7 @@ def occupancy(seats):
     """(seats held, their engagement summed), counted now."""
     n_occ = 0
     engagement = 0.0
-    for s in range(seats.size):
+    for s in range(U(seats.size)):
         if seats[s].occupied:
             n_occ += 1
             engagement += seats[s].engagement

@@ -58,15 +58,36 @@ def _observed(model: PartnershipModel, name: str) -> float:
 
 
 class SeriesCollector(mesa.DataCollector):
-    """Mesa's DataCollector, collecting the model's outputs without a deep copy per value.
+    """Mesa's DataCollector, collecting the model's outputs as one row a month.
 
-    The outputs are plain numbers, so Mesa's per-value deepcopy only costs time.
+    The outputs are plain numbers, so Mesa's per-value deepcopy only costs time; a month
+    is kept as the model's row of outputs, and ``model_vars`` (Mesa's columns, one list
+    per output in the order of OUTPUTS) is built from the rows when it is read, once
+    per month collected.
     """
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._collected: list[tuple] = []
+        self._columns: dict[str, list] = {}  # Mesa's __init__ fills it with an empty list per reporter
+        super().__init__(*args, **kwargs)
+        self._names = list(self.model_reporters)
+        self._built = 0  # rows in _columns
+
+    @property
+    def model_vars(self) -> dict[str, list]:
+        """The collected values of each output, by name (Mesa's DataCollector.model_vars)."""
+        if getattr(self, "_names", None) is not None and self._built != len(self._collected):
+            self._columns = {name: [row[i] for row in self._collected] for i, name in enumerate(self._names)}
+            self._built = len(self._collected)
+        return self._columns
+
+    @model_vars.setter
+    def model_vars(self, columns: dict[str, list]) -> None:
+        self._columns = columns
+
     def collect(self, model: PartnershipModel) -> None:
-        """Append this month's outputs to ``model_vars`` (its columns are OUTPUTS, in order)."""
-        for values, value in zip(self.model_vars.values(), model._row, strict=True):
-            values.append(value)
+        """Keep this month's outputs (a row in the order of OUTPUTS)."""
+        self._collected.append(model._row)
 
 
 class PartnershipModel(mesa.Model):
