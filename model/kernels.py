@@ -24,6 +24,12 @@ from numba import njit
 
 from model.state import K  # resource kinds: a compile-time constant, so loops over kinds unroll
 
+# Every rule is compiled with numpy's error model: a float division by zero gives inf or
+# nan instead of raising, so divisions need no check and loops with them vectorise. No
+# rule divides by zero (each guards its divisor), so results are the same as under
+# Python's error model, which raised.
+kernel = njit(cache=True, error_model="numpy")
+
 # Loop indices of the hottest loops are unsigned (``range(U(n))``): numba then leaves out
 # the check for negative (from-the-end) indices on every array access, which made those
 # loops two to three times slower. Numba makes a signed integer of any sum or product
@@ -34,7 +40,7 @@ U = np.uint64
 # ================================================================ shared: the CES aggregate (7.9)
 
 
-@njit(cache=True)
+@kernel
 def power_mean(x, rho):
     """Equal-weight CES aggregate (power mean with exponent rho) of non-negative amounts.
 
@@ -76,7 +82,7 @@ def power_mean(x, rho):
     return (total / n) ** (1.0 / rho)
 
 
-@njit(cache=True)
+@kernel
 def sigmoid(x):
     """The logistic function."""
     return 1.0 / (1.0 + math.exp(-x))
@@ -89,7 +95,7 @@ def sigmoid(x):
 TypeTables = namedtuple("TypeTables", ["power", "stake", "patient", "distance"])
 
 
-@njit(cache=True)
+@kernel
 def seat_constants(seats, slots, types, rules):
     """Per-seat constants of these slots from their type and the parameters (7.9e, 7.10, 7.7).
 
@@ -115,7 +121,7 @@ def seat_constants(seats, slots, types, rules):
 # ================================================================ 7.3 the pairs' constants
 
 
-@njit(cache=True)
+@kernel
 def pair_constants(seats, pairs, slots, types, rules):
     """Contact chance, power gap, profile distance and overlap of the pairs these slots are in (both orders).
 
@@ -144,7 +150,7 @@ def pair_constants(seats, pairs, slots, types, rules):
 # ================================================================ 7.6 recovery after a shock
 
 
-@njit(cache=True)
+@kernel
 def month_start(seats, partnership, rules):
     """A new month: no departures yet; after a shock, the system and hit organisations recover (7.6)."""
     part = partnership[0]
@@ -154,7 +160,7 @@ def month_start(seats, partnership, rules):
         recover(seats, part, r)
 
 
-@njit(cache=True)
+@kernel
 def recover(seats, part, r):
     """The system and hit organisations regain what a shock took, at their own pace (new policies, new funds)."""
     part.support_factor += (1.0 - part.support_factor) / r.support_recovery
@@ -169,26 +175,26 @@ def recover(seats, part, r):
 # ================================================================ 7.7 meetings
 
 
-@njit(cache=True)
+@kernel
 def attendance_chance(seat, r):
     """Chance to come to a meeting: rises with engagement, less the practical barriers coordination removes."""
     willing = r.attendance_floor + (1.0 - r.attendance_floor) * seat.engagement
     return willing * (1.0 - r.attendance_barrier * (1.0 - r.coordination))
 
 
-@njit(cache=True)
+@kernel
 def attention(seat):
     """Share of full upkeep each of a member's ties gets: all of it up to their tie capacity, then shared."""
     return min(1.0, seat.capacity / seat.ties) if seat.ties > 0 else 1.0
 
 
-@njit(cache=True)
+@kernel
 def time_to_spare(seat):
     """Room for a new working relationship: 1 with no ties, 0 at tie capacity."""
     return max(0.0, 1.0 - seat.ties / seat.capacity)
 
 
-@njit(cache=True)
+@kernel
 def funding_scarcity(part, r):
     """How scarce funding is for the organisations at the table: 1 - the external support they get now."""
     return 1.0 - r.external_support * part.support_factor
@@ -204,7 +210,7 @@ MeetingTerms = namedtuple(
 )  # fmt: skip
 
 
-@njit(cache=True)
+@kernel
 def meeting_terms(part, r):
     """This meeting's terms of the three pair rules below (their products grouped as those rules group them)."""
     return MeetingTerms(
@@ -223,7 +229,7 @@ def meeting_terms(part, r):
     )
 
 
-@njit(cache=True)
+@kernel
 def conflict_in_contact(grievance_a, grievance_b, power_gap, overlap, t):
     """Conflict two members meet in a contact, 0-1.
 
@@ -238,7 +244,7 @@ def conflict_in_contact(grievance_a, grievance_b, power_gap, overlap, t):
     return min(1.0, base * (1.0 + t.escalation * (grievance_a + grievance_b)))
 
 
-@njit(cache=True)
+@kernel
 def trust_after_meeting(w, contact, upkeep, conflict, t):
     """Expected trust on a tie after a meeting both attended.
 
@@ -253,7 +259,7 @@ def trust_after_meeting(w, contact, upkeep, conflict, t):
     return min(1.0, max(0.0, kept + contact * (worked - kept)))
 
 
-@njit(cache=True)
+@kernel
 def tie_chance(spare_a, spare_b, contact, t):
     """Chance a meeting starts a working relationship between two members without one.
 
@@ -264,13 +270,13 @@ def tie_chance(spare_a, spare_b, contact, t):
     return contact * t.formation * t.brokered * min(spare_a, spare_b)
 
 
-@njit(cache=True)
+@kernel
 def grievance_after_meeting(g, exposure):
     """A meeting's conflict adds to a member's unresolved grievance (bounded by 1)."""
     return g + exposure * (1.0 - g)
 
 
-@njit(cache=True)
+@kernel
 def meeting_draws(words, held, u_attend, u_form):
     """The meeting's uniform draws from raw 64-bit words of the meetings' PCG64 stream, as numpy draws them.
 
@@ -302,7 +308,7 @@ def meeting_draws(words, held, u_attend, u_form):
     return -1
 
 
-@njit(cache=True)
+@kernel
 def meet(seats, pairs, trust, partnership, rules, u_attend, u_form):
     """A meeting in every committee: attendance, contacts, trust, new ties, conflict met and grievances.
 
@@ -347,6 +353,14 @@ def meet(seats, pairs, trust, partnership, rules, u_attend, u_form):
         base = k * U(g)
         for i in range(U(g)):
             a = base + i
+            if present[a] == 0.0:  # a did not come: no contact on their row (adds exactly 0), ties only decay
+                for j in range(i + U(1), U(g)):
+                    w = np.float64(trust[k, i, j]) * t.keep
+                    w = w if w >= TIE_FLOOR else 0.0
+                    trust[k, i, j] = w
+                    trust[k, j, i] = w
+                drawn += U(g) - i - U(1)
+                continue
             # member a's sums are held in registers over its row (the same additions in the same order)
             met_a, exposure_a = met[a], exposure[a]
             for j in range(i + U(1), U(g)):
@@ -385,7 +399,7 @@ def meet(seats, pairs, trust, partnership, rules, u_attend, u_form):
 TIE_FLOOR = 0.02  # a tie whose trust falls below this is gone [convention]
 
 
-@njit(cache=True)
+@kernel
 def drift(trust, rules):
     """A month without a meeting: every tie decays; ties below the floor are gone."""
     r = rules[0]
@@ -399,7 +413,7 @@ def drift(trust, rules):
 # ================================================================ 7.8 grievances
 
 
-@njit(cache=True)
+@kernel
 def grievance_after_month(g, r):
     """Unresolved grievances fade a little on their own; a facilitative leader resolves more."""
     return g * max(0.0, 1.0 - r.grievance_fade - r.grievance_resolution * r.leadership)
@@ -408,7 +422,7 @@ def grievance_after_month(g, r):
 # ================================================================ 7.9 members' update
 
 
-@njit(cache=True)
+@kernel
 def hold_ties(seats, trust, r):
     """Each member's ties, their trust-weighted strength, mean trust and reach; returns the ties (pairs) in the network."""
     G, g = trust.shape[0], trust.shape[1]
@@ -438,19 +452,19 @@ def hold_ties(seats, trust, r):
     return total // 2
 
 
-@njit(cache=True)
+@kernel
 def offered_share(seat):
     """Share of their resources a member offers: engaged members share with partners they trust."""
     return seat.engagement * seat.trust_held
 
 
-@njit(cache=True)
+@kernel
 def reach_of(strength, scale):
     """Share of what a member offers that reaches the group, through their trusted ties (``strength``: trust summed)."""
     return 1.0 - math.exp(-strength / scale)
 
 
-@njit(cache=True)
+@kernel
 def contribute(seat, part, r):
     """What a member gives this month, what more they could give if asked, and what a shock took from it.
 
@@ -476,19 +490,19 @@ def contribute(seat, part, r):
         shortfall[k] += loss
 
 
-@njit(cache=True)
+@kernel
 def capacity_of(pool, r):
     """Combined capacity Q: CES of the pooled kinds, each against the task's need of it."""
     return power_mean(pool / r.need, r.rho)
 
 
-@njit(cache=True)
+@kernel
 def integration_of(capacity):
     """Manifestation (a), integration of resources: combined capacity on a 0-1 scale, one half when Q = 1."""
     return capacity / (1.0 + capacity)
 
 
-@njit(cache=True)
+@kernel
 def adaptive_capacity(seats, part, r, n_types):
     """Manifestation (d), capacity for adaptation: how much of a kind's main sector the others could replace.
 
@@ -528,7 +542,7 @@ def adaptive_capacity(seats, part, r, n_types):
     return cover / K
 
 
-@njit(cache=True)
+@kernel
 def benefits_of(own_capacity, with_partners):
     """Perceived benefits of taking part, 0-1: the share of what a member can do that partners make possible.
 
@@ -544,7 +558,7 @@ def benefits_of(own_capacity, with_partners):
     return 1.0 - own_capacity / with_partners
 
 
-@njit(cache=True)
+@kernel
 def power_mean_columns(x, rho, out):
     """power_mean of every column of ``x`` (kinds x members) into ``out``, the same sums in the same order.
 
@@ -566,7 +580,7 @@ def power_mean_columns(x, rho, out):
             out[i] = power_mean(x[:, i].copy(), rho)
 
 
-@njit(cache=True)
+@kernel
 def committee_benefits(seats, trust, r):
     """Every member's benefits (7.9e), a committee at a time.
 
@@ -602,20 +616,20 @@ def committee_benefits(seats, trust, r):
                 benefits[base + i] = benefits_of(own_capacity[base + i], with_partners[i])
 
 
-@njit(cache=True)
+@kernel
 def drawbacks_of(seat, part, r):
     """Perceived drawbacks: time taken (less what external support protects), frustration, lack of influence."""
     time = seat.time_cost * (1.0 - r.protected_time * r.external_support * part.support_factor)
     return time + r.frustration * seat.grievance + r.exclusion * (1.0 - seat.voice)
 
 
-@njit(cache=True)
+@kernel
 def motive_of(seat, part, r):
     """Reasons to take part beyond benefits: the organisation's mandate and one's personal stake."""
     return r.mandate_weight * r.external_support * part.support_factor + r.stake_weight * seat.stake
 
 
-@njit(cache=True)
+@kernel
 def engagement_target(seat, part, r):
     """Engagement a member drifts towards: net benefit with motives, plus synergy's energy (if fed back)."""
     net = seat.benefits - seat.drawbacks + motive_of(seat, part, r)
@@ -623,7 +637,7 @@ def engagement_target(seat, part, r):
     return sigmoid(r.engagement_beta * (net - r.engagement_net0) + energy)
 
 
-@njit(cache=True)
+@kernel
 def rebalance(part, r):
     """Resource management after a loss: members' spare is steered to the kinds a shock took, as much as fills the gap.
 
@@ -637,7 +651,7 @@ def rebalance(part, r):
         part.mobilisation[k] += rate * (wanted - part.mobilisation[k])
 
 
-@njit(cache=True)
+@kernel
 def members_update(seats, trust, partnership, rules, n_types, feedback):
     """Ties held, contributions, the four manifestations, synergy; with ``feedback``, mobilisation and engagement.
 
@@ -724,20 +738,20 @@ CONVENING = 5  # index of 'convening' in RESOURCE_KINDS (checked in model.py)
 # ================================================================ 7.10 turnover
 
 
-@njit(cache=True)
+@kernel
 def leaving_hazard(seat, r):
     """Monthly chance a member leaves: moving on for outside reasons, or disengaged (falls as (1 - e)^2)."""
     x = 1.0 - seat.engagement
     return r.individual_turnover + r.dropout * x * x
 
 
-@njit(cache=True)
+@kernel
 def vitality(part, r):
     """Synergy's pull on organisations deciding to (re)join: 1 + its energy, when synergy is fed back."""
     return 1.0 + r.synergy_feedback * r.synergy_reputation * part.synergy
 
 
-@njit(cache=True)
+@kernel
 def refill_chance(seat, part, r):
     """Monthly chance an organisation names a new person to its empty seat.
 
@@ -749,14 +763,14 @@ def refill_chance(seat, part, r):
     return min(1.0, r.refill_rate * seat.refill_factor * will * vitality(part, r))
 
 
-@njit(cache=True)
+@kernel
 def recruitment_chance(part, r):
     """Monthly chance a new organisation takes a given-up seat: convening power, and (in part) a leader who recruits."""
     brokered = 1.0 - r.brokerage + r.brokerage * r.leadership
     return min(1.0, r.recruitment_rate * brokered * part.convening * vitality(part, r))
 
 
-@njit(cache=True)
+@kernel
 def vacate(seats, trust, s):
     """The person in slot ``s`` leaves; their ties go with them; the organisation remembers their benefits."""
     g = trust.shape[1]
@@ -774,7 +788,7 @@ def vacate(seats, trust, s):
         trust[k, j, i] = 0.0
 
 
-@njit(cache=True)
+@kernel
 def vacate_all(seats, trust, partnership, slots):
     """The people in these slots leave (counted as this month's departures)."""
     part = partnership[0]
@@ -783,7 +797,7 @@ def vacate_all(seats, trust, partnership, slots):
     part.departures += slots.size
 
 
-@njit(cache=True)
+@kernel
 def seat_people(seats, trust, partnership, slots, month, rules):
     """New people take these slots."""
     part = partnership[0]
@@ -792,7 +806,7 @@ def seat_people(seats, trust, partnership, slots, month, rules):
         seat_person(seats, trust, part, slots[n], month, r)
 
 
-@njit(cache=True)
+@kernel
 def seat_person(seats, trust, part, s, month, r):
     """A new person takes slot ``s``: middling engagement, no trust history but an orientation tie to the lead."""
     g = trust.shape[1]
@@ -814,7 +828,7 @@ def seat_person(seats, trust, part, s, month, r):
                 trust[k, j, i] = oriented
 
 
-@njit(cache=True)
+@kernel
 def seat_organisations(seats, pairs, trust, partnership, slots, kinds, endowment, types, month, rules):
     """New organisations of these ``kinds`` take these given-up slots, with this ``endowment``, and name a person.
 
@@ -833,7 +847,7 @@ def seat_organisations(seats, pairs, trust, partnership, slots, kinds, endowment
     seat_people(seats, trust, partnership, slots, month, rules)
 
 
-@njit(cache=True)
+@kernel
 def turnover(seats, trust, partnership, rules, u, month):
     """Departures, seats refilled by the same organisation, seats given up; returns slots open to new organisations.
 
@@ -871,7 +885,7 @@ def turnover(seats, trust, partnership, rules, u, month):
 # ================================================================ 7.11 dissolution
 
 
-@njit(cache=True)
+@kernel
 def occupancy(seats):
     """(seats held, their engagement summed), counted now."""
     n_occ = 0
@@ -883,7 +897,7 @@ def occupancy(seats):
     return n_occ, engagement
 
 
-@njit(cache=True)
+@kernel
 def dissolves(seats, partnership, rules):
     """Another month below a floor (too few members, too little engagement); True when that ends the partnership."""
     part = partnership[0]
@@ -897,7 +911,7 @@ def dissolves(seats, partnership, rules):
 # ================================================================ 7.12 implementation
 
 
-@njit(cache=True)
+@kernel
 def aim(part, kind_to_target, r):
     """How the partnership's effort is spread over the targets (mean 1): the kinds pooled, weighted by voice."""
     T = kind_to_target.shape[1]
@@ -911,7 +925,7 @@ def aim(part, kind_to_target, r):
     return aimed * (T / total)
 
 
-@njit(cache=True)
+@kernel
 def implement(partnership, kind_to_target, rules):
     """Solutions develop with the integrated capacity aimed at them and lapse unless policy takes them up."""
     part = partnership[0]
@@ -933,7 +947,7 @@ def implement(partnership, kind_to_target, rules):
 # ================================================================ 7.13 supply, abilities and access
 
 
-@njit(cache=True)
+@kernel
 def respond(partnership, rules):
     """Services' accessibility and the reach of ability-side solutions move towards what is implemented."""
     part = partnership[0]
@@ -946,7 +960,7 @@ def respond(partnership, rules):
         part.reach[d] += (reach - part.reach[d]) / r.access_lag
 
 
-@njit(cache=True)
+@kernel
 def access(ability, rank, n_low, levels, partnership, rules):
     """Who can get care: a person passes a dimension when supply plus their ability reaches 1.
 
@@ -988,7 +1002,7 @@ def access(ability, rank, n_low, levels, partnership, rules):
 # ================================================================ 4.11 observation
 
 
-@njit(cache=True)
+@kernel
 def observe(seats, partnership, month, row):
     """This month's outputs into ``row``, in the order of model.outputs.OUTPUTS.
 
