@@ -43,7 +43,7 @@ SYSTEM_TYPES = [STAKEHOLDER_TYPES.index(t) for t in ("decision_maker", "administ
 ABILITY_LEVELS = 1024  # abilities are held in steps of 1/1024
 LEAST_ABLE_SHARE = 5  # the least-able fifth (1/5) of the cohort is the equity measure's reference group
 
-TYPES = kn.TypeTables(TYPE_POWER, TYPE_STAKE, PATIENT_PARTNER, TYPE_DISTANCE)  # the types' constants, for the kernels
+_TYPES = kn.TypeTables(TYPE_POWER, TYPE_STAKE, PATIENT_PARTNER, TYPE_DISTANCE)  # the types' constants, for the kernels
 assert kn.CONVENING == RESOURCE_KINDS.index("convening"), "model.kernels.CONVENING is out of step with RESOURCE_KINDS"
 
 # parameters that fix the table and the cohort when the model is built
@@ -247,7 +247,7 @@ class PartnershipModel(mesa.Model):
     def _seat_constants(self, slots: np.ndarray | None = None) -> None:
         """Per-seat constants from the seat's type and the parameters (all seats, or just these; kernels.seat_constants)."""
         slots = np.arange(self.seats.size) if slots is None else np.asarray(slots, dtype=np.int64)
-        kn.seat_constants(self.seats, slots, TYPES, self.rules_record)
+        kn.seat_constants(self.seats, slots, _TYPES, self.rules_record)
 
     def _recruit_weights(self) -> None:
         """New organisations' types follow the intended composition (patient partners as far as supported)."""
@@ -258,7 +258,7 @@ class PartnershipModel(mesa.Model):
 
     def _pair_constants(self, slots: np.ndarray) -> None:
         """Per-pair constants of these slots' rows and columns (kernels.pair_constants, 7.3)."""
-        kn.pair_constants(self.seats, self.pairs, np.asarray(slots, dtype=np.int64), TYPES, self.rules_record)
+        kn.pair_constants(self.seats, self.pairs, np.asarray(slots, dtype=np.int64), _TYPES, self.rules_record)
 
     def _init_population(self, rng: np.random.Generator) -> None:
         """Abilities to perceive, seek, reach, pay and engage (7.4): a shared factor plus noise."""
@@ -356,7 +356,7 @@ class PartnershipModel(mesa.Model):
             kinds = np.minimum(np.searchsorted(cumulative, rng.random(slots.size), side="right"), cumulative.size - 1)
         slots, kinds = np.asarray(slots, dtype=np.int64), np.asarray(kinds, dtype=np.int64)
         kn.seat_organisations(self.seats, self.pairs, self.trust, self.part_record, slots, kinds,
-                              self._draw_endowment(kinds), TYPES, self.steps, self.rules_record)  # fmt: skip
+                              self._draw_endowment(kinds), _TYPES, self.steps, self.rules_record)  # fmt: skip
 
     def _check_dissolution(self) -> None:
         """The partnership ends after months with too few members or too little engagement (7.11)."""
