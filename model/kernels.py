@@ -91,10 +91,6 @@ def sigmoid(x):
 # ================================================================ 7.1-7.3 the seats' and pairs' constants
 
 
-# the stakeholder types' constants (model.agents): power, stake, which is the patient partner, profile distances
-TypeTables = namedtuple("TypeTables", ["power", "stake", "patient", "distance"])
-
-
 @kernel
 def seat_constants(seats, slots, types, rules):
     """Per-seat constants of these slots from their type and the parameters (7.9e, 7.10, 7.7).
@@ -107,9 +103,10 @@ def seat_constants(seats, slots, types, rules):
     meeting = r.meeting_interval ** -r.meeting_cost_exponent * (1.0 - r.coordination_time_saving * r.coordination)
     for n in range(slots.size):
         seat = seats[slots[n]]
-        patient = seat.type == types.patient
-        seat.power = types.power[seat.type]
-        seat.stake = types.stake[seat.type]
+        kind = types[seat.type]  # the type's constants (model.state.TYPE)
+        patient = kind.patient
+        seat.power = kind.power
+        seat.stake = kind.stake
         seat.voice = r.decision_inclusiveness + (1.0 - r.decision_inclusiveness) * seat.power
         unsupported = (1.0 - r.patient_partner_support) if patient else 0.0
         seat.time_cost = r.time_cost * meeting * (1.0 + unsupported)
@@ -138,7 +135,7 @@ def pair_constants(seats, pairs, slots, types, rules):
         for j in range(g):
             b = seats[k * g + j]
             contact = 0.0 if j == i else (1.0 if (a.lead or b.lead) else peer_contact)
-            distance = types.distance[a.type, b.type]
+            distance = types[a.type].distance[b.type]
             for x, y in ((i, j), (j, i)):
                 pair = pairs[k, x, y]
                 pair.contact = contact

@@ -34,7 +34,7 @@ from model.agents import (
 from model.outputs import OUTPUTS, summarise
 from model.parameters import STAKEHOLDER_TYPES, ParameterError, validate_parameters
 from model.seeds import SEED_RULE, is_seed, seed_from_rng
-from model.state import PAIR, PARTNERSHIP, SEAT, TRUST_DTYPE, records, rules_record
+from model.state import PAIR, PARTNERSHIP, SEAT, TRUST_DTYPE, records, rules_record, type_table
 
 # ---- constants of the set-up (conventions and storage; the behavioural constants are schema
 # parameters at the level 'mechanics', docs/ODD.md 7.16)
@@ -43,7 +43,7 @@ SYSTEM_TYPES = [STAKEHOLDER_TYPES.index(t) for t in ("decision_maker", "administ
 ABILITY_LEVELS = 1024  # abilities are held in steps of 1/1024
 LEAST_ABLE_SHARE = 5  # the least-able fifth (1/5) of the cohort is the equity measure's reference group
 
-_TYPES = kn.TypeTables(TYPE_POWER, TYPE_STAKE, PATIENT_PARTNER, TYPE_DISTANCE)  # the types' constants, for the kernels
+_TYPES = type_table(TYPE_POWER, TYPE_STAKE, PATIENT_PARTNER, TYPE_DISTANCE)  # the types' constants, for the kernels
 assert kn.CONVENING == RESOURCE_KINDS.index("convening"), "model.kernels.CONVENING is out of step with RESOURCE_KINDS"
 
 # parameters that fix the table and the cohort when the model is built

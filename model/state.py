@@ -13,6 +13,7 @@ nothing at run time.
   same shape (0 = no tie), kept symmetric. It is apart from the pair records because
   it changes every month and the monthly passes read it whole: contiguous, they run as
   vector instructions.
+- ``TYPE``: one record per stakeholder type, its constants (``type_table``).
 - ``PARTNERSHIP``: the partnership-level state and this month's observations (one record).
 - ``rules_record(params)``: every numeric parameter of the schema by its name, plus
   the few values derived from them once per run (one record).
@@ -25,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from model.agents import DIMENSIONS, RESOURCE_KINDS
-from model.parameters import PARAMETERS
+from model.parameters import PARAMETERS, STAKEHOLDER_TYPES
 
 K = len(RESOURCE_KINDS)  # resource kinds
 D = len(DIMENSIONS)  # accessibility dimensions (and the abilities paired with them)
@@ -80,6 +81,15 @@ PAIR = np.dtype(
     ]
 )
 
+TYPE = np.dtype(
+    [
+        ("power", "f8"),  # influence from position, 0-1
+        ("stake", "f8"),  # personal stake in the work, 0-1
+        ("patient", "b1"),  # patient partners (their seats' support and time cost, 7.7, 7.10)
+        ("distance", "f8", (len(STAKEHOLDER_TYPES),)),  # distance of resource profiles to each type, 0-1
+    ]
+)
+
 PARTNERSHIP = np.dtype(
     [
         ("synergy", "f8"),
@@ -123,6 +133,14 @@ DERIVED: tuple[str, ...] = (
     "rho",  # CES exponent from resource_complementarity
     "need",  # the task's need of each kind: task_size x seats / K (reference endowments)
 )
+
+
+def type_table(power: np.ndarray, stake: np.ndarray, patient: int, distance: np.ndarray) -> np.ndarray:
+    """The stakeholder types' constants as ``TYPE`` records (power, stake, which is the patient partner, distances)."""
+    table = np.zeros(len(power), dtype=TYPE)
+    table["power"], table["stake"], table["distance"] = power, stake, distance
+    table["patient"][patient] = True
+    return records(table)
 
 
 def records(array: np.ndarray) -> np.ndarray:
