@@ -144,6 +144,31 @@ def pair_constants(seats, pairs, slots, types, rules):
                 pair.overlap = 1.0 - distance
 
 
+@kernel
+def initial_ties(seats, trust, u, drawn_trust, rules):
+    """Working relationships that exist at the start (7.3): denser around a committee's chair when centralised.
+
+    A pair i < j of real seats has a tie with chance ``initial_tie_density`` raised
+    towards 1 by ``centralization`` when it includes the chair, lowered by
+    ``centralization x lead_contact_drop`` when not; ``u`` and ``drawn_trust`` (G x g x
+    g, pairs i < j used) are the draws for the tie and its trust. Mirrored to j, i.
+    """
+    r = rules[0]
+    G, g = trust.shape[0], trust.shape[1]
+    d, c = r.initial_tie_density, r.centralization
+    with_chair = d + c * (1 - d)
+    without = d * (1 - c * r.lead_contact_drop)
+    for k in range(G):
+        for i in range(g):
+            a = seats[k * g + i]
+            for j in range(i + 1, g):
+                b = seats[k * g + j]
+                chance = with_chair if (a.lead or b.lead) else without
+                w = drawn_trust[k, i, j] if (a.valid and b.valid and u[k, i, j] < chance) else 0.0
+                trust[k, i, j] = w
+                trust[k, j, i] = w
+
+
 # ================================================================ 7.6 recovery after a shock
 
 
@@ -955,6 +980,28 @@ def respond(partnership, rules):
         reach = r.outreach_reach * part.implementation[D + d]
         part.supply[d] += (supply - part.supply[d]) / r.access_lag
         part.reach[d] += (reach - part.reach[d]) / r.access_lag
+
+
+@kernel
+def need_ranks(ability, levels):
+    """Each person's place in the order of need on each ability (0 = least able; equal abilities in person order).
+
+    ``ability`` (people x dimensions) holds whole steps 0 .. levels - 1, so a counting
+    sort gives the ranks a stable sort would, in one pass per dimension.
+    """
+    n, D = ability.shape
+    rank = np.empty((n, D), dtype=np.int32)
+    below = np.empty(levels + 1, dtype=np.int64)  # below[v]: people with an ability under v (then the next free place)
+    for d in range(D):
+        below[:] = 0
+        for p in range(n):
+            below[ability[p, d] + 1] += 1
+        for v in range(levels):
+            below[v + 1] += below[v]
+        for p in range(n):
+            rank[p, d] = below[ability[p, d]]
+            below[ability[p, d]] += 1
+    return rank
 
 
 @kernel

@@ -220,29 +220,10 @@ class PartnershipModel(mesa.Model):
 
     def _init_ties(self) -> None:
         """Initial working relationships (7.3): denser around the lead when centralised."""
-        p = self.params
-        G, g = self.n_groups, self.group_size
-        valid = self.seats["valid"].reshape(G, g)
-        both = valid[:, :, None] & valid[:, None, :] & ~np.eye(g, dtype=bool)
-        lead = self._lead_pairs()
-        d, c = p["initial_tie_density"], p["centralization"]
-        prob = np.where(lead, d + c * (1 - d), d * (1 - c * p["lead_contact_drop"]))
-        upper = np.triu(np.ones((g, g), dtype=bool), 1)  # pairs i < j (drawn once, mirrored)
-        u = self._rng_structure.random((G, g, g))
-        u = np.where(upper, u, 0.0)
-        u = u + u.transpose(0, 2, 1)
-        tie = both & (u < prob)
-        m = p["initial_trust"]
-        trust = self._rng_structure.uniform(0.5 * m, min(1.0, 1.5 * m), size=(G, g, g))
-        trust = np.where(upper, trust, 0.0)
-        trust = trust + trust.transpose(0, 2, 1)
-        self.trust[:] = np.where(tie, trust, 0.0)
-
-    def _lead_pairs(self) -> np.ndarray:
-        """Pairs that involve a committee's chair (the lead in its own committee)."""
-        G, g = self.n_groups, self.group_size
-        chair = self.seats["lead"].reshape(G, g)
-        return chair[:, :, None] | chair[:, None, :]
+        m = self.params["initial_trust"]
+        u = self._rng_structure.random(self.trust.shape)  # pairs i < j used (drawn once, mirrored)
+        drawn_trust = self._rng_structure.uniform(0.5 * m, min(1.0, 1.5 * m), size=self.trust.shape)
+        kn.initial_ties(self.seats, self.trust, u, drawn_trust, self.rules_record)
 
     def _seat_constants(self, slots: np.ndarray | None = None) -> None:
         """Per-seat constants from the seat's type and the parameters (all seats, or just these; kernels.seat_constants)."""
@@ -278,10 +259,7 @@ class PartnershipModel(mesa.Model):
         ordered = np.concatenate([levels[:, first], levels[:, ~first]], axis=1)
         self._ability = np.ascontiguousarray(ordered.T)  # people x dimensions
         # each person's place in the order of need on each ability (0 = least able): outreach goes there first
-        order = np.argsort(self._ability, axis=0, kind="stable")
-        rank = np.empty_like(order)
-        np.put_along_axis(rank, order, np.arange(n)[:, None], axis=0)
-        self._rank = np.ascontiguousarray(rank.astype(np.int32))
+        self._rank = kn.need_ranks(self._ability, ABILITY_LEVELS)
 
     def _sync_agents(self) -> None:
         """Bring the Mesa agents in line with who holds each seat (created when first looked at)."""

@@ -246,8 +246,8 @@ def test_shares_stay_in_range_at_the_extremes_of_every_bound():
 def test_large_partnerships_work_in_committees_with_a_chair_each():
     model = PartnershipModel(seed=1, seats=100, committee_size=12, population_size=300, steps=6, centralization=1.0)
     assert model.n_groups > 1 and model.group_size <= 13
-    chairs = model._lead_pairs().any(axis=2).sum(axis=1)
-    assert (chairs == model.group_size).all()  # in every committee, everyone is paired with one chair
+    chairs = model.seats["lead"].reshape(model.n_groups, model.group_size).sum(axis=1)
+    assert (chairs == 1).all()  # one chair in every committee
     model.run()
     assert model.observed["active_seats"] <= 100
 
@@ -301,3 +301,13 @@ def test_meeting_draws_from_raw_words_equal_numpys_own_draws():
         held = meeting_draws(words, held, u_attend, u_form)
         assert u_attend.tobytes() == theirs.random(n_attend).tobytes()
         assert u_form.tobytes() == theirs.random(n_form, dtype=np.float32).tobytes()
+
+
+def test_need_ranks_are_the_ranks_of_a_stable_sort():
+    from model.kernels import need_ranks
+
+    ability = np.random.default_rng(3).integers(0, 16, size=(500, 5)).astype(np.uint16)  # many equal abilities
+    order = np.argsort(ability, axis=0, kind="stable")
+    expected = np.empty_like(order)
+    np.put_along_axis(expected, order, np.arange(500)[:, None], axis=0)
+    assert np.array_equal(need_ranks(ability, 16), expected)
