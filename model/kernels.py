@@ -92,6 +92,23 @@ def sigmoid(x):
 
 
 @kernel
+def endowment_of(kinds, noise, types, rules):
+    """What organisations of these ``kinds`` hold (7.2): their type's profile x the level of each kind x ``noise``.
+
+    The level is ``financial_resources`` for money and ``nonfinancial_resources`` for
+    every other kind; ``noise`` (organisations x kinds) is their individual variation.
+    """
+    r = rules[0]
+    endowment = np.empty((kinds.size, K))
+    for n in range(kinds.size):
+        profile = types[kinds[n]].profile
+        for k in range(K):
+            level = r.financial_resources if k == FINANCIAL else r.nonfinancial_resources
+            endowment[n, k] = profile[k] * level * noise[n, k]
+    return endowment
+
+
+@kernel
 def seat_constants(seats, slots, types, rules):
     """Per-seat constants of these slots from their type and the parameters (7.9e, 7.10, 7.7).
 
@@ -755,6 +772,7 @@ def members_update(seats, trust, partnership, rules, n_types, feedback):
 
 
 CONVENING = 5  # index of 'convening' in RESOURCE_KINDS (checked in model.py)
+FINANCIAL = 0  # index of 'financial' in RESOURCE_KINDS (checked in model.py)
 
 
 # ================================================================ 7.10 turnover
@@ -851,12 +869,14 @@ def seat_person(seats, trust, part, s, month, r):
 
 
 @kernel
-def seat_organisations(seats, pairs, trust, partnership, slots, kinds, endowment, types, month, rules):
-    """New organisations of these ``kinds`` take these given-up slots, with this ``endowment``, and name a person.
+def seat_organisations(seats, pairs, trust, partnership, slots, kinds, noise, types, month, rules):
+    """New organisations of these ``kinds`` take these given-up slots and name a person.
 
-    Their seats' and pairs' constants follow from their type (seat_constants,
+    What they hold follows from their type (endowment_of, with their individual
+    ``noise``), as do their seats' and pairs' constants (seat_constants,
     pair_constants); they bring no remembered benefits.
     """
+    endowment = endowment_of(kinds, noise, types, rules)
     for n in range(slots.size):
         seat = seats[slots[n]]
         seat.type = kinds[n]

@@ -43,7 +43,8 @@ SYSTEM_TYPES = [STAKEHOLDER_TYPES.index(t) for t in ("decision_maker", "administ
 ABILITY_LEVELS = 1024  # abilities are held in steps of 1/1024
 LEAST_ABLE_SHARE = 5  # the least-able fifth (1/5) of the cohort is the equity measure's reference group
 
-_TYPES = type_table(TYPE_POWER, TYPE_STAKE, PATIENT_PARTNER, TYPE_DISTANCE)  # the types' constants, for the kernels
+_TYPES = type_table(TYPE_POWER, TYPE_STAKE, PATIENT_PARTNER, TYPE_DISTANCE, TYPE_PROFILES)  # the types' constants
+assert kn.FINANCIAL == RESOURCE_KINDS.index("financial"), "model.kernels.FINANCIAL is out of step with RESOURCE_KINDS"
 assert kn.CONVENING == RESOURCE_KINDS.index("convening"), "model.kernels.CONVENING is out of step with RESOURCE_KINDS"
 
 # parameters that fix the table and the cohort when the model is built
@@ -138,10 +139,8 @@ class PartnershipModel(mesa.Model):
             seats["lead"][self.lead_slot if self.lead_slot // g == k else k * g] = True
 
         # -- organisations' resources (7.2): profile x level x individual variation
-        levels = np.full(len(RESOURCE_KINDS), p["nonfinancial_resources"])
-        levels[0] = p["financial_resources"]
-        self._levels = levels
-        endowment = self._draw_endowment(types)
+        self._derive_rules()
+        endowment = kn.endowment_of(types, self._endowment_noise(types.size), _TYPES, self.rules_record)
         seats["full_endowment"][seat_slot] = endowment
         seats["endowment"][seat_slot] = endowment
         seats["org"] = seats["valid"]
@@ -155,7 +154,6 @@ class PartnershipModel(mesa.Model):
         self.trust = np.zeros((G, g, g), dtype=TRUST_DTYPE)  # trust on each pair's working relationship; 0 = no tie
         self._u_attend, self._u_form = np.empty(S), np.empty(G * (g * (g - 1) // 2), dtype=np.float32)  # meetings' draws
         self._held_half = -1  # a 32-bit half of the meetings' stream drawn but not yet used (-1: none)
-        self._derive_rules()
         self._recruit_weights()
         self._seat_constants()
         self._pair_constants(np.arange(S))
@@ -207,9 +205,9 @@ class PartnershipModel(mesa.Model):
         types = np.repeat(np.arange(len(STAKEHOLDER_TYPES)), counts)
         return self._rng_structure.permutation(types)
 
-    def _draw_endowment(self, types: np.ndarray) -> np.ndarray:
-        noise = self._rng_structure.lognormal(0.0, self.params["endowment_spread"], size=(types.size, len(RESOURCE_KINDS)))
-        return TYPE_PROFILES[types] * self._levels * noise
+    def _endowment_noise(self, n: int) -> np.ndarray:
+        """Individual variation of n organisations' endowments, kind by kind (7.2)."""
+        return self._rng_structure.lognormal(0.0, self.params["endowment_spread"], size=(n, len(RESOURCE_KINDS)))
 
     def _derive_rules(self) -> None:
         """The rules record: every numeric parameter, the CES exponent and the task's need of each kind."""
@@ -334,7 +332,7 @@ class PartnershipModel(mesa.Model):
             kinds = np.minimum(np.searchsorted(cumulative, rng.random(slots.size), side="right"), cumulative.size - 1)
         slots, kinds = np.asarray(slots, dtype=np.int64), np.asarray(kinds, dtype=np.int64)
         kn.seat_organisations(self.seats, self.pairs, self.trust, self.part_record, slots, kinds,
-                              self._draw_endowment(kinds), _TYPES, self.steps, self.rules_record)  # fmt: skip
+                              self._endowment_noise(kinds.size), _TYPES, self.steps, self.rules_record)  # fmt: skip
 
     def _check_dissolution(self) -> None:
         """The partnership ends after months with too few members or too little engagement (7.11)."""

@@ -87,6 +87,7 @@ TYPE = np.dtype(
         ("stake", "f8"),  # personal stake in the work, 0-1
         ("patient", "b1"),  # patient partners (their seats' support and time cost, 7.7, 7.10)
         ("distance", "f8", (len(STAKEHOLDER_TYPES),)),  # distance of resource profiles to each type, 0-1
+        ("profile", "f8", (K,)),  # the type's characteristic resource profile (sums to 1)
     ]
 )
 
@@ -135,10 +136,10 @@ DERIVED: tuple[str, ...] = (
 )
 
 
-def type_table(power: np.ndarray, stake: np.ndarray, patient: int, distance: np.ndarray) -> np.ndarray:
-    """The stakeholder types' constants as ``TYPE`` records (power, stake, which is the patient partner, distances)."""
+def type_table(power: np.ndarray, stake: np.ndarray, patient: int, distance: np.ndarray, profile: np.ndarray) -> np.ndarray:
+    """The stakeholder types' constants as ``TYPE`` records (power, stake, the patient partner, distances, profiles)."""
     table = np.zeros(len(power), dtype=TYPE)
-    table["power"], table["stake"], table["distance"] = power, stake, distance
+    table["power"], table["stake"], table["distance"], table["profile"] = power, stake, distance, profile
     table["patient"][patient] = True
     return records(table)
 
