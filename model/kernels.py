@@ -354,10 +354,11 @@ def meet(seats, pairs, trust, partnership, rules, u_attend, u_form):
     ``u_attend`` (per slot) and ``u_form`` (one per pair i < j of every committee, in
     row order) are uniform draws. Fills ``part.attendance`` and ``part.conflict``.
 
-    The pair loop chooses between the outcomes arithmetically rather than by branches
-    (whether both came, whether a tie exists or forms are coin flips a processor cannot
-    predict): a pair that did not meet adds exactly 0 to the sums, and a pair without a
-    tie that formed none keeps trust 0.
+    Pairs are taken a row at a time: every tie on the row first decays (as with a
+    partner who did not come); then, if the row's member came, the partners who came
+    (listed without branches) meet, in slot order, so every sum adds the same terms in
+    the same order as a loop over all pairs. Whether a tie exists or forms is chosen
+    arithmetically, not by branches (they are coin flips a processor cannot predict).
     """
     part = partnership[0]
     r = rules[0]
@@ -387,46 +388,50 @@ def meet(seats, pairs, trust, partnership, rules, u_attend, u_form):
     all_contact = 0.0
     all_conflict = 0.0
     contact_chance, power_gap, overlap = pairs.contact, pairs.power_gap, pairs.overlap
-    drawn = U(0)  # index into u_form: pairs i < j of each committee, in row order
+    here = np.empty(g, dtype=np.uint64)  # a committee's members who came, in slot order
+    after = np.empty(g)  # trust on a row's ties after the meeting
+    first_draw = U(0)  # index into u_form of the committee's first pair
     for k in range(U(G)):
         base = k * U(g)
+        n_here = U(0)
+        for i in range(U(g)):  # compacted without branches
+            here[n_here] = i
+            n_here += U(present[base + i] > 0.0)
+        h = U(0)  # position in ``here`` after the row's member
         for i in range(U(g)):
             a = base + i
-            if present[a] == 0.0:  # a did not come: no contact on their row (adds exactly 0), ties only decay
-                for j in range(i + U(1), U(g)):
-                    w = np.float64(trust[k, i, j]) * t.keep
-                    w = w if w >= TIE_FLOOR else 0.0
-                    trust[k, i, j] = w
-                    trust[k, j, i] = w
-                drawn += U(g) - i - U(1)
-                continue
-            # member a's sums are held in registers over its row (the same additions in the same order)
-            met_a, exposure_a = met[a], exposure[a]
+            for j in range(i + U(1), U(g)):  # with whoever did not come, a tie only decays
+                w = np.float64(trust[k, i, j]) * t.keep
+                after[j] = w if w >= TIE_FLOOR else 0.0
+            if present[a] > 0.0:
+                h += U(1)
+                row_draw = first_draw + i * (U(2) * U(g) - i - U(1)) // U(2)  # u_form index of pair (i, i + 1)
+                # member a's sums are held in registers over its row (the same additions in the same order)
+                met_a, exposure_a = met[a], exposure[a]
+                for q in range(h, n_here):  # partners who came, in slot order
+                    j = here[q]
+                    b = base + j
+                    w = np.float64(trust[k, i, j])
+                    contact = np.float64(contact_chance[k, i, j])
+                    conflict = conflict_in_contact(
+                        grievance[a], grievance[b], np.float64(power_gap[k, i, j]), np.float64(overlap[k, i, j]), t
+                    )
+                    met_a += contact
+                    met[b] += contact
+                    exposure_a += contact * conflict
+                    exposure[b] += contact * conflict
+                    all_contact += contact
+                    all_conflict += contact * conflict
+                    worked = trust_after_meeting(w, contact, min(upkeep[a], upkeep[b]), conflict, t)
+                    chance = tie_chance(spare[a], spare[b], contact, t)
+                    formed = t.new_tie_trust if u_form[row_draw + j - i - U(1)] < chance else 0.0
+                    w = worked if w > 0.0 else formed
+                    after[j] = w if w >= TIE_FLOOR else 0.0
+                met[a], exposure[a] = met_a, exposure_a
             for j in range(i + U(1), U(g)):
-                b = base + j
-                w = np.float64(trust[k, i, j])
-                u = u_form[drawn]
-                drawn += U(1)
-                both = present[a] * present[b]
-                chance = np.float64(contact_chance[k, i, j])
-                contact = both * chance  # 0 unless both came
-                conflict = conflict_in_contact(
-                    grievance[a], grievance[b], np.float64(power_gap[k, i, j]), np.float64(overlap[k, i, j]), t
-                )
-                met_a += contact
-                met[b] += contact
-                exposure_a += contact * conflict
-                exposure[b] += contact * conflict
-                all_contact += contact
-                all_conflict += contact * conflict
-                worked = trust_after_meeting(w, contact, min(upkeep[a], upkeep[b]), conflict, t)
-                formed = t.new_tie_trust if u < tie_chance(spare[a], spare[b], chance, t) else 0.0
-                met_now = worked if w > 0.0 else formed
-                w = met_now if both > 0.0 else w * t.keep
-                w = w if w >= TIE_FLOOR else 0.0
-                trust[k, i, j] = w
-                trust[k, j, i] = w
-            met[a], exposure[a] = met_a, exposure_a
+                trust[k, i, j] = after[j]
+                trust[k, j, i] = after[j]
+        first_draw += U(g) * (U(g) - U(1)) // U(2)
     for s in range(U(S)):
         if met[s] > 0.0:
             seat = seats[s]
