@@ -1011,21 +1011,21 @@ def respond(partnership, rules):
 def need_ranks(ability, levels):
     """Each person's place in the order of need on each ability (0 = least able; equal abilities in person order).
 
-    ``ability`` (people x dimensions) holds whole steps 0 .. levels - 1, so a counting
+    ``ability`` (dimensions x people) holds whole steps 0 .. levels - 1, so a counting
     sort gives the ranks a stable sort would, in one pass per dimension.
     """
-    n, D = ability.shape
-    rank = np.empty((n, D), dtype=np.int32)
+    D, n = ability.shape
+    rank = np.empty((D, n), dtype=np.int32)
     below = np.empty(levels + 1, dtype=np.int64)  # below[v]: people with an ability under v (then the next free place)
     for d in range(D):
         below[:] = 0
         for p in range(n):
-            below[ability[p, d] + 1] += 1
+            below[ability[d, p] + 1] += 1
         for v in range(levels):
             below[v + 1] += below[v]
         for p in range(n):
-            rank[p, d] = below[ability[p, d]]
-            below[ability[p, d]] += 1
+            rank[d, p] = below[ability[d, p]]
+            below[ability[d, p]] += 1
     return rank
 
 
@@ -1033,36 +1033,32 @@ def need_ranks(ability, levels):
 def access(ability, rank, n_low, levels, partnership, rules):
     """Who can get care: a person passes a dimension when supply plus their ability reaches 1.
 
-    ``ability`` (people x dimensions, in steps of 1/levels, the least-able fifth first)
+    ``ability`` (dimensions x people, in steps of 1/levels, the least-able fifth first)
     and ``rank`` (each person's place in the order of need on each ability, 0 = least
     able). Ability-side solutions reach the least able first, up to ``part.reach`` of
     the cohort, and raise their ability by ``ability_impact``. Fills the access fields of ``part``.
     """
     part = partnership[0]
     r = rules[0]
-    n, D = ability.shape
-    cut = np.empty(D, dtype=np.int64)
-    cut_reached = np.empty(D, dtype=np.int64)
-    reached = np.empty(D, dtype=np.int64)
+    D, n = ability.shape
+    everywhere = np.ones(n, dtype=np.uint8)  # passes every dimension so far
     for d in range(D):
-        cut[d] = math.ceil((1.0 - part.supply[d]) * levels - 1e-9)
-        cut_reached[d] = math.ceil((1.0 - part.supply[d] - r.ability_impact) * levels - 1e-9)
-        reached[d] = int(part.reach[d] * n)
+        cut = np.int32(math.ceil((1.0 - part.supply[d]) * levels - 1e-9))
+        cut_reached = np.int32(math.ceil((1.0 - part.supply[d] - r.ability_impact) * levels - 1e-9))
+        reached = np.int32(int(part.reach[d] * n))
+        passing = 0
+        # counted without branches (who passes is a coin flip to the processor), a dimension at a time
+        for p in range(U(n)):
+            a = np.int32(ability[d, p])
+            passes = (a >= cut) | ((rank[d, p] < reached) & (a >= cut_reached))
+            passing += passes
+            everywhere[p] &= passes
+        part.per_dimension[d] = passing / n
     passing = 0
     low = 0
-    counted = np.zeros(D, dtype=np.int64)
-    # counted without branches (who passes is a coin flip to the processor): the same counts
     for p in range(U(n)):
-        ok = True
-        for d in range(U(D)):
-            a = ability[p, d]
-            passes = (a >= cut[d]) | ((rank[p, d] < reached[d]) & (a >= cut_reached[d]))
-            counted[d] += passes
-            ok &= passes
-        passing += ok
-        low += ok & (p < U(n_low))
-    for d in range(D):
-        part.per_dimension[d] = counted[d] / n
+        passing += everywhere[p]
+        low += everywhere[p] if p < U(n_low) else 0
     part.access = passing / n
     part.access_low = low / n_low
     part.access_rest = (passing - low) / (n - n_low) if n > n_low else 0.0

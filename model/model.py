@@ -255,7 +255,7 @@ class PartnershipModel(mesa.Model):
         first[low] = True
         levels = np.minimum(ability * ABILITY_LEVELS, ABILITY_LEVELS - 1).astype(np.uint16)
         ordered = np.concatenate([levels[:, first], levels[:, ~first]], axis=1)
-        self._ability = np.ascontiguousarray(ordered.T)  # people x dimensions
+        self._ability = np.ascontiguousarray(ordered)  # dimensions x people
         # each person's place in the order of need on each ability (0 = least able): outreach goes there first
         self._rank = kn.need_ranks(self._ability, ABILITY_LEVELS)
 

@@ -306,8 +306,8 @@ def test_meeting_draws_from_raw_words_equal_numpys_own_draws():
 def test_need_ranks_are_the_ranks_of_a_stable_sort():
     from model.kernels import need_ranks
 
-    ability = np.random.default_rng(3).integers(0, 16, size=(500, 5)).astype(np.uint16)  # many equal abilities
-    order = np.argsort(ability, axis=0, kind="stable")
+    ability = np.random.default_rng(3).integers(0, 16, size=(5, 500)).astype(np.uint16)  # many equal abilities
+    order = np.argsort(ability, axis=1, kind="stable")
     expected = np.empty_like(order)
-    np.put_along_axis(expected, order, np.arange(500)[:, None], axis=0)
+    np.put_along_axis(expected, order, np.arange(500)[None, :], axis=1)
     assert np.array_equal(need_ranks(ability, 16), expected)
