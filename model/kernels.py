@@ -328,23 +328,24 @@ def meeting_draws(words, held, u_attend, u_form):
     n_attend = u_attend.size
     for s in range(U(n_attend)):
         u_attend[s] = (words[s] >> U(11)) * (1.0 / 9007199254740992.0)
-    if u_form.size == 0:
+    n = u_form.size
+    if n == 0:
         return held
-    n = 0
+    first = 0
     if held >= 0:
         u_form[0] = np.float32(np.uint32(held) >> np.uint32(8)) * np.float32(1.0 / 16777216.0)
-        n = 1
-    w = n_attend
-    while n < u_form.size:
-        word = words[w]
-        w += 1
-        u_form[n] = np.float32(np.uint32(word & U(0xFFFFFFFF)) >> np.uint32(8)) * np.float32(1.0 / 16777216.0)
-        n += 1
-        if n == u_form.size:
-            return np.int64(word >> U(32))
-        u_form[n] = np.float32(np.uint32(word >> U(32)) >> np.uint32(8)) * np.float32(1.0 / 16777216.0)
-        n += 1
-    return -1
+        first = 1
+    pairs_of_halves = (n - first) // 2
+    for w in range(U(pairs_of_halves)):  # whole words: low half, then high half
+        word = words[U(n_attend) + w]
+        at = U(first) + U(2) * w
+        u_form[at] = np.float32(np.uint32(word & U(0xFFFFFFFF)) >> np.uint32(8)) * np.float32(1.0 / 16777216.0)
+        u_form[at + U(1)] = np.float32(np.uint32(word >> U(32)) >> np.uint32(8)) * np.float32(1.0 / 16777216.0)
+    if (n - first) % 2 == 0:
+        return -1
+    word = words[n_attend + pairs_of_halves]  # an odd count: the last word's low half; its high half is held
+    u_form[n - 1] = np.float32(np.uint32(word & U(0xFFFFFFFF)) >> np.uint32(8)) * np.float32(1.0 / 16777216.0)
+    return np.int64(word >> U(32))
 
 
 @kernel
