@@ -316,6 +316,12 @@ def grievance_after_meeting(g, exposure):
 
 
 @kernel
+def uniform(word):
+    """A uniform draw on [0, 1) from a raw 64-bit word, as numpy's ``Generator.random()`` makes it."""
+    return (word >> U(11)) * (1.0 / 9007199254740992.0)
+
+
+@kernel
 def meeting_draws(words, held, u_attend, u_form):
     """The meeting's uniform draws from raw 64-bit words of the meetings' PCG64 stream, as numpy draws them.
 
@@ -327,7 +333,7 @@ def meeting_draws(words, held, u_attend, u_form):
     """
     n_attend = u_attend.size
     for s in range(U(n_attend)):
-        u_attend[s] = (words[s] >> U(11)) * (1.0 / 9007199254740992.0)
+        u_attend[s] = uniform(words[s])
     n = u_form.size
     if n == 0:
         return held
@@ -896,25 +902,28 @@ def seat_organisations(seats, pairs, trust, partnership, slots, kinds, noise, ty
 
 
 @kernel
-def turnover(seats, trust, partnership, rules, u, month):
+def turnover(seats, trust, partnership, rules, words, month):
     """Departures, seats refilled by the same organisation, seats given up; returns slots open to new organisations.
 
-    ``u`` holds three uniform draws per slot (leaving, refilling, recruiting).
+    ``words`` (3 x slots, raw 64-bit words of the turnover stream) give three uniform
+    draws per slot (leaving, refilling, recruiting), as ``Generator.random((3, slots))``
+    gives them (``uniform``).
     """
+    u = words
     part = partnership[0]
     r = rules[0]
     S = seats.size
     departures = 0
     for s in range(U(S)):
         seat = seats[s]
-        if seat.occupied and u[0, s] < leaving_hazard(seat, r):
+        if seat.occupied and uniform(u[0, s]) < leaving_hazard(seat, r):
             vacate(seats, trust, s)
             departures += 1
     for s in range(U(S)):
         seat = seats[s]
         if seat.org and not seat.occupied:
             seat.vacant_months += 1
-            if u[1, s] < refill_chance(seat, part, r):
+            if uniform(u[1, s]) < refill_chance(seat, part, r):
                 seat_person(seats, trust, part, s, month, r)
             elif seat.vacant_months > r.organisation_patience:
                 seat.org = False
@@ -923,7 +932,7 @@ def turnover(seats, trust, partnership, rules, u, month):
     chance = recruitment_chance(part, r)
     for s in range(U(S)):
         seat = seats[s]
-        if seat.valid and not seat.org and u[2, s] < chance:
+        if seat.valid and not seat.org and uniform(u[2, s]) < chance:
             joining[n_new] = s
             n_new += 1
     part.departures += departures

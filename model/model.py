@@ -313,8 +313,8 @@ class PartnershipModel(mesa.Model):
 
     def _turnover(self) -> None:
         """Departures, refills, given-up seats (kernels.turnover), then new organisations (7.10)."""
-        draws = self._rng_turnover.random((3, self.seats.size))
-        joining = kn.turnover(self.seats, self.trust, self.part_record, self.rules_record, draws, self.steps)
+        words = self._rng_turnover.bit_generator.random_raw(3 * self.seats.size).reshape(3, -1)  # rng.random((3, S))
+        joining = kn.turnover(self.seats, self.trust, self.part_record, self.rules_record, words, self.steps)
         if joining.size:
             self._recruit(joining)
 

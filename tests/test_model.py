@@ -311,3 +311,12 @@ def test_need_ranks_are_the_ranks_of_a_stable_sort():
     expected = np.empty_like(order)
     np.put_along_axis(expected, order, np.arange(500)[None, :], axis=1)
     assert np.array_equal(need_ranks(ability, 16), expected)
+
+
+def test_uniform_from_a_raw_word_is_numpys_random():
+    from model.kernels import uniform
+
+    ours, theirs = np.random.default_rng(5), np.random.default_rng(5)
+    words = ours.bit_generator.random_raw(3 * 7).reshape(3, -1)
+    expected = theirs.random((3, 7))
+    assert all(uniform(words[i, j]) == expected[i, j] for i in range(3) for j in range(7))
