@@ -491,7 +491,9 @@ def morris_figure(group: Any, output: str, path: Path) -> None:
     if np.isfinite(noise).any():
         level = float(np.nanmedian(noise))
         ax.axvspan(0, level, color="0.9", zorder=0)
-        ax.text(level, 0, " chance alone\n (median)", fontsize=7, color="0.4", va="bottom")
+        # each input is tested against its own chance level; the band is their median, so an open circle
+        # (not standing out) can sit right of it
+        ax.text(level, 0, " chance alone\n (median of\n the inputs')", fontsize=7, color="0.4", va="bottom")
     lim = max(float(group["mu_star"].max()), float(group["sigma"].max())) * 1.12 or 1.0
     ax.plot([0, lim], [0, lim], color="0.8", lw=0.8, ls=":", zorder=0)
     ax.text(lim * 0.97, lim * 0.97, "sigma = mu*", fontsize=7, color="0.5", ha="right", va="top", rotation=35)
@@ -612,7 +614,8 @@ def report_text(
         lines.append(
             "- An input *stands out from chance* when its mu* minus its confidence half-width exceeds the mu* that"
             " chance alone would give it (`noise_mu_star`: from how much each of its effects differs between"
-            " replicates). A dummy input cannot play that part: under common random numbers its runs are"
+            " replicates; each input has its own, and the figure's grey band shows their median). A dummy"
+            " input cannot play that part: under common random numbers its runs are"
             " identical, so its mu* is exactly 0 whatever the noise."
             + (" With 1 replicate the noise cannot be measured, so no input is tested." if replicates < 2 else "")
         )
@@ -649,6 +652,17 @@ def report_text(
                 "",
             ]
         g = group[group["parameter"] != DUMMY].sort_values(index, ascending=False)
+        same = _same_indices_as(indices, output, outputs, index)
+        if same:
+            lines += [
+                (f"Its indices are those of `{same}`: the two outputs differ by the same amount in every run of"
+                 f" this design (for `access_gain` and `final_access`: access at month 0, which these inputs do"
+                 f" not change), so it adds nothing here."
+                 if {output, same} == {"access_gain", "final_access"} else
+                 f"Its indices are those of `{same}`: the two outputs differ by the same amount in every run of"
+                 f" this design, so it adds nothing here."),
+                "",
+            ]
         if tested:
             drivers = g[g[flag] == True]
             quiet = g[g[flag] != True]
@@ -688,7 +702,8 @@ def report_text(
         elif tested:
             lines += ["Every input stands out from chance." if morris else "Every input rises above the dummy.", ""]
         if morris:
-            unstable = [r for _, r in g.head(5).iterrows() if r["rank_high"] - r["rank_low"] >= 3]
+            ranked = drivers if tested else g  # inputs listed as chance have no rank worth settling
+            unstable = [r for _, r in ranked.head(5).iterrows() if r["rank_high"] - r["rank_low"] >= 3]
             if unstable:
                 shown = ", ".join(f"`{r['parameter']}` {_rank(r)}" for r in unstable)
                 lines += [
@@ -710,6 +725,20 @@ def report_text(
         lines += [f"- {name}: {why}" for name, why in skipped.items()]
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _same_indices_as(indices: Any, output: str, outputs: Sequence[str], index: str) -> str | None:
+    """An earlier output whose indices equal this one's for every input (the two differ by a constant), or None."""
+    if not len(indices):
+        return None
+    mine = indices[(indices["output"] == output) & (indices["statistic"] == "mean")].set_index("parameter")[index]
+    for other in outputs:
+        if other == output:
+            return None
+        theirs = indices[(indices["output"] == other) & (indices["statistic"] == "mean")].set_index("parameter")[index]
+        if len(mine) and mine.index.equals(theirs.index) and np.allclose(mine, theirs, rtol=1e-9, atol=1e-12):
+            return other
+    return None
 
 
 def _rank(r: Any) -> str:

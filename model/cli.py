@@ -642,7 +642,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         )
     resumed = f", {result.stored_before} stored before" if result.stored_before else ""
     print(
-        f"sweep done: {result.total} runs ({result.ran} run now{resumed}), {result.errors} errors,"
+        f"sweep done: {result.total} runs ({result.ran} in this session{resumed}), {result.errors} errors,"
         f" {_duration(result.seconds)} ({result.runs_per_second:.1f} runs/s);"
         f" table: {out} (experiments.store.load_sweep, or '{PROG} export {out} --format csv')"
     )

@@ -166,7 +166,20 @@ def test_morris_report_says_when_an_output_hardly_varies_and_ranks_are_unstable(
                        replicates=4, outputs=["y"], skipped=skipped, figures={}, has_dummy=False, runs_dir="sweep",
                        spread=indices.attrs["spread"], trajectories=4)  # fmt: skip
     assert "This output hardly varies across the design" in text
+    assert "Too few trajectories for stable ranks" not in text  # no input stands out: no ranks to settle
+
+    def strong(p, k):  # eight inputs of equal, clear effect: each stands out, their order is chance
+        rng = np.random.default_rng([k, *(int(p[n] * 1000) for n in names)])
+        return sum(p[n] * (1 + 0.3 * rng.normal()) for n in names) + rng.normal(0, 0.02)
+
+    design, df = _morris_table(varied, strong, trajectories=4)
+    _, indices, skipped = _analyse(design, df)
+    text = report_text(indices, method="morris", title="t", description="", n_points=design.n_points,
+                       replicates=4, outputs=["y"], skipped=skipped, figures={}, has_dummy=False, runs_dir="sweep",
+                       spread=indices.attrs["spread"], trajectories=4)  # fmt: skip
     assert "Too few trajectories for stable ranks" in text
+    ranked = text.split("Too few trajectories for stable ranks")[1].split("\n\n")[0]
+    assert "Not distinguishable from chance here" not in ranked
 
 
 # ---------------------------------------------------------------------------- Ishigami
