@@ -523,13 +523,15 @@ def discover_report(result: Discovery, files: list[Path]) -> str:
         ("- `boxes.csv`: one row per restricted input of each box (limits, the design's range, quasi-p value,"
         " the box's coverage, density and mass)."),
         ("- `trajectory.csv`: every point of each peeling trajectory (coverage, density, mass, inputs restricted,"
-        " runs `n` and cases `k` in the box)."),
+        " runs `n` and cases `k` in the box), the pasting steps after the last peel included."),
         "- `box*.png|svg`, `peeling-box*.png|svg`: the figures; `*.columns.json`: what each column of the tables means.",
         "",
-        (f"Settings: peel alpha {s.peel_alpha:g}, paste alpha {s.paste_alpha:g}, minimum mass {s.mass_min:g},"
-        f" minimum density {s.min_density:g}, largest quasi-p {s.max_qp:g},"
-        f" minimum coverage {s.min_coverage:g}, at most {s.max_boxes} box(es). Each replicate of a design point"
-        " counts as a run; inputs held fixed by the sweep are not candidates."),
+        (f"Settings: peel alpha {s.peel_alpha:g} (each peeling step removes that share of the runs still in the"
+        f" box, from one end of one input), paste alpha {s.paste_alpha:g} (each pasting step may add back that"
+        f" share), minimum mass {s.mass_min:g} (peeling stops at a box of that share of all runs), minimum density"
+        f" {s.min_density:g}, largest quasi-p {s.max_qp:g}, minimum coverage {s.min_coverage:g}, at most"
+        f" {s.max_boxes} box(es). Each replicate of a design point counts as a run; inputs held fixed by the"
+        " sweep are not candidates."),
         "",
         ("References: Friedman J.H., Fisher N.I. (1999) Bump hunting in high-dimensional data. Statistics and"
         " Computing 9:123-143. Bryant B.P., Lempert R.J. (2010) Thinking inside the box: a participatory,"
@@ -557,7 +559,8 @@ def _in_words(box: Box, result: Discovery) -> str:
         else:
             parts.append(f"{label} is between {_num(lim['low'])} and {_num(lim['high'])}")
     goal = f"{result.settings.outcome} is {result.settings.direction} {result.settings.threshold:g}"
-    return f"{goal} in {100 * box.density:.0f}% of runs where " + "; ".join(parts)
+    where = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    return f"{goal} in {100 * box.density:.0f}% of runs where {where}"
 
 
 __all__ = [
