@@ -274,6 +274,8 @@ def _q(values: np.ndarray) -> tuple[float, float, float, int]:
     if not len(defined):
         return math.nan, math.nan, math.nan, 0
     q = np.quantile(defined, QUANTILES)
+    if np.all(defined == np.round(defined)):  # whole numbers (months, people): the interval's ends are values that occur
+        q[0], q[2] = np.quantile(defined, QUANTILES[0], method="lower"), np.quantile(defined, QUANTILES[2], method="higher")
     return float(q[1]), float(q[0]), float(q[2]), len(defined)
 
 

@@ -63,7 +63,7 @@ SUMMARY_MEANINGS: dict[str, str] = {
     "dissolved_month": "month the partnership dissolved (null if it did not)",
     "recovery_months": "after a shock: months until synergy regained its level of the 6 months before (null if no shock or not by the horizon)",
     "final_access_least_able": "access of the least-able fifth at the horizon",
-    "final_equity_gap": "equity gap at the horizon",
+    "final_equity_gap": "access of the four more able fifths minus access of the least-able fifth, at the horizon",
 }
 SUMMARY_OUTPUTS: tuple[str, ...] = tuple(SUMMARY_MEANINGS)
 
