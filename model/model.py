@@ -135,8 +135,9 @@ class PartnershipModel(mesa.Model):
         seats["type"][seat_slot] = types
         lead_candidates = np.nonzero(types == p["lead_type"])[0]  # by default an academic (IMPACT: research-led)
         self.lead_slot = int(seat_slot[lead_candidates[0] if lead_candidates.size else 0])
-        for k in range(G):  # the lead chairs its committee; the first seat chairs each other one
-            seats["lead"][self.lead_slot if self.lead_slot // g == k else k * g] = True
+        chairs = np.arange(G) * g  # the lead chairs its committee; the first seat chairs each other one
+        chairs[self.lead_slot // g] = self.lead_slot
+        seats["lead"][chairs] = True
 
         # -- organisations' resources (7.2): profile x level x individual variation
         self._derive_rules()
@@ -149,7 +150,7 @@ class PartnershipModel(mesa.Model):
         # compiled rules take the one-record arrays; Python reads fields through a recarray view
         self.part_record = records(np.zeros(1, dtype=PARTNERSHIP))
         self.part = part = self.part_record.view(np.recarray)[0]
-        part.support_factor = 1.0
+        self.part_record["support_factor"] = 1.0
         self.pairs = records(np.zeros((G, g, g), dtype=PAIR))
         self.trust = np.zeros((G, g, g), dtype=TRUST_DTYPE)  # trust on each pair's working relationship; 0 = no tie
         self._u_attend, self._u_form = np.empty(S), np.empty(G * (g * (g - 1) // 2), dtype=np.float32)  # meetings' draws

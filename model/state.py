@@ -165,12 +165,13 @@ def rules_dtype() -> np.dtype:
 RULES = rules_dtype()
 
 
+_NUMERIC = tuple(name for name, p in PARAMETERS.items() if p.sweepable)
+
+
 def rules_record(params: dict[str, Any], **derived: float) -> np.ndarray:
-    """A one-record array of the rules: every numeric parameter, and the derived values given."""
-    record = np.zeros(1, dtype=RULES)
-    for name, p in PARAMETERS.items():
-        if p.sweepable:
-            record[name] = params[name]
-    for name, value in derived.items():
-        record[name] = value
-    return records(record)
+    """A one-record array of the rules: every numeric parameter, and the derived values given (others 0)."""
+    unknown = set(derived) - set(DERIVED)
+    if unknown:
+        raise ValueError(f"not a derived value of the rules: {sorted(unknown)}")
+    values = tuple(params[name] for name in _NUMERIC) + tuple(derived.get(name, 0.0) for name in DERIVED)
+    return records(np.array([values], dtype=RULES))
