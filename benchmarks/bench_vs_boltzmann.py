@@ -9,7 +9,7 @@ Both run side by side in one process, alternating, several repetitions each:
   seats; a seat may be empty for a while after turnover, so this counts seat-months.
 
 Both times include construction and the example's / model's own per-step data
-collection. Target: ours at least 10x faster per agent-step (median of build + run).
+collection. Target: ours at least 15x faster per agent-step (median of build + run).
 
 Run from the repository root:  python -m benchmarks.bench_vs_boltzmann [--reps 7]
 """
