@@ -637,13 +637,12 @@ def committee_benefits(seats, trust, r):
 
     What member i can do with partners: the CES of their endowment plus the share
     (partner_access x trust) they draw of each partner j's contribution, added in the
-    order of j. The committee's trust and contributions are read once, and held kinds by
-    members, so the sums vectorise over members.
+    order of j. The committee's trust is read once, and held kinds by members, so the
+    sums vectorise over members.
     """
     G, g = trust.shape[0], trust.shape[1]
     contribution, endowment, own_capacity = seats.contribution, seats.endowment, seats.own_capacity
     occupied, benefits = seats.occupied, seats.benefits
-    partners = np.empty((g, K))
     drawn = np.empty((g, g))  # drawn[j, i]: the share of partner j's contribution member i draws on
     combined = np.empty((K, g))  # what member i holds of each kind with partners
     with_partners = np.empty(g)
@@ -652,13 +651,13 @@ def committee_benefits(seats, trust, r):
         base = k * U(g)
         for i in range(U(g)):
             for n in range(U(K)):
-                partners[i, n] = contribution[base + i, n]
                 combined[n, i] = endowment[base + i, n]
-            for j in range(U(g)):
-                drawn[j, i] = access * np.float64(trust[k, i, j])
+        for j in range(U(g)):  # trust is symmetric: row j holds every member's tie to j
+            for i in range(U(g)):
+                drawn[j, i] = access * np.float64(trust[k, j, i])
         for j in range(U(g)):  # no tie: a share of 0 adds exactly nothing
             for n in range(U(K)):
-                c = partners[j, n]
+                c = contribution[base + j, n]
                 for i in range(U(g)):
                     combined[n, i] += drawn[j, i] * c
         power_mean_columns(combined, rho, with_partners)
