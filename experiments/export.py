@@ -338,7 +338,32 @@ def export_behaviorspace(path: str | Path, out: str | Path, partial: bool = Fals
             n_rows += len(lines)
 
     _write_atomic(Path(out), write)
+    _write_behaviorspace_dictionary(Path(out), sweep, header)
     return n_rows
+
+
+def _write_behaviorspace_dictionary(out: Path, sweep: _Sweep, header: list[str]) -> None:
+    """The table layout's column dictionary beside it (its header row is the 7th line, after NetLogo's six)."""
+    from experiments.columns import write_dictionary
+
+    cols = sweep.manifest["columns"]
+    kinds = {**cols["parameters"], **cols["outputs"]}
+    extra: dict[str, tuple[str, str] | str] = {
+        "[run number]": "BehaviorSpace's run number, from 1 (run_id + 1)",
+        "[step]": ("the month of this row (with no kept series, the run's horizon: its row is the run summary)",
+                   "month"),
+        "seed_hi": ("the seed's upper 32 bits (seed = seed_hi x 2^32 + seed_lo; spreadsheets keep both exactly)", ""),
+        "seed_lo": ("the seed's lower 32 bits", ""),
+    }  # fmt: skip
+    for name in sweep.summary:
+        if name in sweep.series:  # the summary value of an output also kept per month
+            from experiments.columns import column_meaning
+
+            meaning, unit = column_meaning(name)
+            extra[f"summary_{name}"] = (f"{meaning} (given on the run's last month only)", unit)
+            kinds[f"summary_{name}"] = kinds.get(name, "float")
+    types = {"[run number]": "int", "[step]": "int", **dict.fromkeys(ID_COLUMNS, "int")}
+    write_dictionary(out, [(h, types.get(h, kinds.get(h, "float"))) for h in header], extra)
 
 
 def _spreadsheet_cell(value: Any) -> str:

@@ -339,3 +339,26 @@ def test_partial_spreadsheet_says_so_in_its_six_header_lines(tmp_path, capsys):
     meta = info(lines[:HEADER_LINES])
     assert meta["partial"] == "true" and meta["stored-runs"] == "4" and meta["runs"] == "6"
     assert lines[HEADER_LINES][1:] == [str(i + 1) for i in range(4) for _ in SUMMARY_OUTPUTS]
+
+
+@pytest.mark.parametrize("kept", ["sweep", "no_series"])
+def test_table_has_a_column_dictionary_with_every_column_defined(kept, request, tmp_path):
+    from experiments.columns import check_dictionary
+
+    out = tmp_path / "bs.csv"
+    _, header, _ = table_export(request.getfixturevalue(kept), out)
+    assert check_dictionary(out, header) == []
+    assert (tmp_path / "bs.columns.json").exists()
+
+
+def test_table_dictionary_defines_a_summary_output_that_is_also_a_series(tmp_path):
+    import json
+
+    from experiments.columns import check_dictionary
+
+    spec = replace(SMALLER_SPEC, '"active_seats"]', '"active_seats", "cumulative_members"]')
+    out = tmp_path / "bs.csv"
+    _, header, _ = table_export(make_sweep(tmp_path, spec), out)
+    assert check_dictionary(out, header) == []
+    entries = {e["name"]: e for e in json.loads((tmp_path / "bs.columns.json").read_text())["tables"]["bs.csv"]}
+    assert "last month only" in entries["summary_cumulative_members"]["meaning"]
