@@ -131,20 +131,40 @@ def report_text(plan: Any, verdicts: Any, morris: Any, figures: list[str]) -> st
     return "\n".join(lines)
 
 
+PASS_COLOUR, FAIL_COLOUR = "#0072B2", "#D55E00"  # Okabe-Ito blue and vermillion (colour-blind safe)
+
+
 def figure_checks(verdicts: Any, path: Path) -> None:
-    """Robustness at a glance: for each robust check, pass (filled) or fail (open) under each perturbed condition."""
+    """Robustness at a glance: for each check, how many perturbed conditions it passes, and which break it."""
     plt = pyplot()
     rob = verdicts[verdicts["condition"] != "defaults"]
     checks = list(dict.fromkeys(rob["check"]))
-    conditions = list(dict.fromkeys(rob["condition"]))
-    grid = np.full((len(checks), len(conditions)), np.nan)
-    for _, r in rob.iterrows():
-        grid[checks.index(r["check"]), conditions.index(r["condition"])] = 1.0 if r["passed"] else 0.0
-    fig, ax = plt.subplots(figsize=(max(8, 0.12 * len(conditions)), 0.45 * len(checks) + 1.6))
-    ax.imshow(grid, aspect="auto", cmap="cividis", vmin=0, vmax=1, interpolation="nearest")
-    ax.set_yticks(range(len(checks)), checks)
-    ax.set_xticks(range(len(conditions)), conditions, rotation=90, fontsize=5)
-    ax.set_title("Robustness: each check under each constant moved by -30% / +30% (yellow = pass, dark = fail)")
+    n_conditions = rob["condition"].nunique()
+    fig, ax = plt.subplots(figsize=(9.5, 0.42 * len(checks) + 1.4))
+    for row, check in enumerate(checks):
+        runs = rob[rob["check"] == check]
+        passed = runs["passed"].astype(bool)
+        n_pass, n = int(passed.sum()), len(runs)
+        ax.barh(row, n_pass / n, color=PASS_COLOUR, height=0.6)
+        ax.barh(row, (n - n_pass) / n, left=n_pass / n, color=FAIL_COLOUR, height=0.6)
+        broken = list(runs.loc[~passed, "condition"])
+        note = f"{n_pass} of {n}"
+        if broken:
+            shown = ", ".join(broken[:4]) + (f" and {len(broken) - 4} more" if len(broken) > 4 else "")
+            note += f"; breaks at {shown}"
+        ax.text(1.01, row, note, va="center", fontsize=8)
+    ax.set_yticks(range(len(checks)), checks, fontsize=9)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1)
+    ax.set_xticks([0, 0.5, 1], ["0%", "50%", "100%"])
+    ax.set_xlabel(f"share of the {n_conditions} perturbed conditions under which the check passes")
+    ax.set_title("Robustness: each check with every built-in constant moved by -30% and +30%, one at a time",
+                 fontsize=10, loc="left")  # fmt: skip
+    handles = [plt.Rectangle((0, 0), 1, 1, color=PASS_COLOUR), plt.Rectangle((0, 0), 1, 1, color=FAIL_COLOUR)]
+    ax.legend(handles, ["passes", "fails"], loc="lower left", bbox_to_anchor=(0, 1.06), ncol=2, frameon=False,
+              fontsize=8)  # fmt: skip
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
     write_figure_atomic(fig, path)
 
 
@@ -155,13 +175,14 @@ def figure_p5(table: Any, plan: Any, path: Path) -> None:
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 4.2))
     markers = {1.0: "o", 0.6: "s", 0.4: "^"}
+    colours = {1.0: PASS_COLOUR, 0.6: "#E69F00", 0.4: FAIL_COLOUR}  # Okabe-Ito
     for key, group in table.groupby("arm"):
         arm = json.loads(key)
         if arm["protocol"] != "shock_pair" or len(arm["params"]) != 2 or "type_diversity" not in arm["params"]:
             continue
         d = arm["params"]["type_diversity"]
         ax.scatter(group["adaptive_before"], group["lost_synergy"], marker=markers.get(d, "o"), alpha=0.75,
-                   label=f"type diversity {d:g}")  # fmt: skip
+                   color=colours.get(d, "0.4"), label=f"type diversity {d:g}")  # fmt: skip
     ax.set_xlabel("adaptive capacity before the shock (0-1)")
     ax.set_ylabel("synergy lost to the shock (synergy-months over 36 months)")
     ax.set_ylim(bottom=0)
