@@ -232,7 +232,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run on an existing Dask cluster")
     p.add_argument("--resume", action="store_true", help="continue the sweep in DIR: run only the runs not stored yet")
-    p.add_argument("--batch-size", metavar="N", help="runs per task (default: up to 25)")
+    p.add_argument("--batch-size", metavar="N", help="runs per task (default: up to 150, fewer for small sweeps)")
     p.add_argument("--chunk-runs", metavar="N", help="write a Parquet chunk every N finished runs (default: 2000) ...")
     p.add_argument("--chunk-seconds", metavar="S", help="... or every S seconds, whichever comes first (default: 30)")
     p.add_argument("--quiet", action="store_true", help="no progress line")
