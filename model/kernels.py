@@ -234,6 +234,12 @@ def time_to_spare(seat):
 
 
 @kernel
+def brokered(r):
+    """How much of tie formation and recruitment waits on a facilitator: 1 - brokerage + brokerage x leadership."""
+    return 1.0 - r.brokerage + r.brokerage * r.leadership
+
+
+@kernel
 def funding_scarcity(part, r):
     """How scarce funding is for the organisations at the table: 1 - the external support they get now."""
     return 1.0 - r.external_support * part.support_factor
@@ -263,7 +269,7 @@ def meeting_terms(part, r):
         r.conflict_trust_loss,
         1.0 - r.trust_decay,
         r.tie_formation,
-        1.0 - r.brokerage + r.brokerage * r.leadership,
+        brokered(r),
         r.new_tie_trust,
     )
 
@@ -322,6 +328,12 @@ def uniform(word):
 
 
 @kernel
+def single_uniform(half):
+    """A float32 uniform on [0, 1) from a 32-bit half of a raw word, as ``Generator.random(dtype=float32)`` makes it."""
+    return np.float32(np.uint32(half) >> np.uint32(8)) * np.float32(1.0 / 16777216.0)
+
+
+@kernel
 def meeting_draws(words, held, u_attend, u_form):
     """The meeting's uniform draws from raw 64-bit words of the meetings' PCG64 stream, as numpy draws them.
 
@@ -339,18 +351,18 @@ def meeting_draws(words, held, u_attend, u_form):
         return held
     first = 0
     if held >= 0:
-        u_form[0] = np.float32(np.uint32(held) >> np.uint32(8)) * np.float32(1.0 / 16777216.0)
+        u_form[0] = single_uniform(held)
         first = 1
     pairs_of_halves = (n - first) // 2
     for w in range(U(pairs_of_halves)):  # whole words: low half, then high half
         word = words[U(n_attend) + w]
         at = U(first) + U(2) * w
-        u_form[at] = np.float32(np.uint32(word & U(0xFFFFFFFF)) >> np.uint32(8)) * np.float32(1.0 / 16777216.0)
-        u_form[at + U(1)] = np.float32(np.uint32(word >> U(32)) >> np.uint32(8)) * np.float32(1.0 / 16777216.0)
+        u_form[at] = single_uniform(word & U(0xFFFFFFFF))
+        u_form[at + U(1)] = single_uniform(word >> U(32))
     if (n - first) % 2 == 0:
         return -1
     word = words[n_attend + pairs_of_halves]  # an odd count: the last word's low half; its high half is held
-    u_form[n - 1] = np.float32(np.uint32(word & U(0xFFFFFFFF)) >> np.uint32(8)) * np.float32(1.0 / 16777216.0)
+    u_form[n - 1] = single_uniform(word & U(0xFFFFFFFF))
     return np.int64(word >> U(32))
 
 
@@ -817,8 +829,7 @@ def refill_chance(seat, part, r):
 @kernel
 def recruitment_chance(part, r):
     """Monthly chance a new organisation takes a given-up seat: convening power, and (in part) a leader who recruits."""
-    brokered = 1.0 - r.brokerage + r.brokerage * r.leadership
-    return min(1.0, r.recruitment_rate * brokered * part.convening * vitality(part, r))
+    return min(1.0, r.recruitment_rate * brokered(r) * part.convening * vitality(part, r))
 
 
 @kernel
