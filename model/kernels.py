@@ -891,6 +891,19 @@ def seat_person(seats, trust, part, s, month, r):
 
 
 @kernel
+def recruited_types(u, cumulative):
+    """The types of new organisations: the first type whose cumulative share exceeds each uniform draw ``u``.
+
+    ``cumulative`` is the intended composition's running sum (model._recruit_weights);
+    a draw at or above its last value (rounding) takes the last type.
+    """
+    kinds = np.searchsorted(cumulative, u, side="right")
+    for n in range(kinds.size):
+        kinds[n] = min(kinds[n], cumulative.size - 1)
+    return kinds
+
+
+@kernel
 def seat_organisations(seats, pairs, trust, partnership, slots, kinds, noise, types, month, rules):
     """New organisations of these ``kinds`` take these given-up slots and name a person.
 

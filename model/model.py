@@ -330,8 +330,9 @@ class PartnershipModel(mesa.Model):
             cumulative = self._recruit_cumulative
             if cumulative is None:  # only patient partners at the table, and no support for them
                 return
-            kinds = np.minimum(np.searchsorted(cumulative, rng.random(slots.size), side="right"), cumulative.size - 1)
-        slots, kinds = np.asarray(slots, dtype=np.int64), np.asarray(kinds, dtype=np.int64)
+            kinds = kn.recruited_types(rng.random(slots.size), cumulative)
+        else:
+            slots, kinds = np.asarray(slots, dtype=np.int64), np.asarray(kinds, dtype=np.int64)
         kn.seat_organisations(self.seats, self.pairs, self.trust, self.part_record, slots, kinds,
                               self._endowment_noise(kinds.size), _TYPES, self.steps, self.rules_record)  # fmt: skip
 

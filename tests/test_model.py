@@ -313,6 +313,18 @@ def test_need_ranks_are_the_ranks_of_a_stable_sort():
     assert np.array_equal(need_ranks(ability, 16), expected)
 
 
+def test_recruited_types_follow_the_cumulative_composition():
+    from model.kernels import recruited_types
+
+    cumulative = np.cumsum([0.2, 0.0, 0.3, 0.5])  # a type with no share is never drawn
+    u = np.concatenate([np.random.default_rng(4).random(2000), cumulative, [0.0, 0.2, 1.0]])  # edges; 1.0 is rounding
+    kinds = recruited_types(u, cumulative)
+    assert np.array_equal(kinds, np.minimum(np.searchsorted(cumulative, u, side="right"), cumulative.size - 1))
+    assert 1 not in kinds and kinds.max() == 3
+    shares = np.bincount(kinds[:2000], minlength=4) / 2000
+    assert np.allclose(shares, [0.2, 0.0, 0.3, 0.5], atol=0.04)
+
+
 def test_uniform_from_a_raw_word_is_numpys_random():
     from model.kernels import uniform
 
