@@ -9,7 +9,8 @@ Both run side by side in one process, alternating, several repetitions each:
   seats; a seat may be empty for a while after turnover, so this counts seat-months.
 
 Both times include construction and the example's / model's own per-step data
-collection. Target: ours at least 15x faster per agent-step (median of build + run).
+collection. Every timed run starts after ``gc.collect()`` (outside the timing), so a
+model is not billed for the other's leftover garbage. Target: ours at least 15x faster per agent-step (median of build + run).
 
 Run from the repository root:  python -m benchmarks.bench_vs_boltzmann [--reps 7]
 """
@@ -17,6 +18,7 @@ Run from the repository root:  python -m benchmarks.bench_vs_boltzmann [--reps 7
 from __future__ import annotations
 
 import argparse
+import gc
 import statistics
 import sys
 import time
@@ -107,6 +109,11 @@ def main(argv: list[str] | None = None) -> int:
         # Alternate which goes first so slow drift on the machine hits both equally.
         order = (("boltzmann", time_boltzmann), ("ours", time_ours))
         for key, fn in order if rep % 2 == 0 else order[::-1]:
+            # Each timing starts from a collected heap, so neither model pays for the other's
+            # garbage (a finished Boltzmann model is a web of cycles; collected, or left to
+            # slow the next allocations, it is billed to whoever runs next). As in timeit and
+            # pyperf; collections a model's own allocations trigger stay in its time.
+            gc.collect()
             b, s = fn(seed)
             times[key]["build"].append(b)
             times[key]["step"].append(s)
@@ -149,6 +156,7 @@ def main(argv: list[str] | None = None) -> int:
                 "agent_step_definition_ours": "seats x steps (empty seats included)",
                 "repetitions": args.reps,
                 "alternating": True,
+                "gc_collect_before_each_timing": True,
             },
             "boltzmann": {"ms": stats["boltzmann"], "ns_per_agent_step": per_agent_step_ns["boltzmann"]},
             "ours": {"ms": stats["ours"], "ns_per_agent_step": per_agent_step_ns["ours"]},
