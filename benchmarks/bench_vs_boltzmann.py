@@ -10,7 +10,8 @@ Both run side by side in one process, alternating, several repetitions each:
 
 Both times include construction and the example's / model's own per-step data
 collection. Every timed run starts after ``gc.collect()`` (outside the timing), so a
-model is not billed for the other's leftover garbage. Target: ours at least 15x faster per agent-step (median of build + run).
+model is not billed for the other's leftover garbage. Target: ours at least 15x faster
+per agent-step (median of build + run).
 
 Run from the repository root:  python -m benchmarks.bench_vs_boltzmann [--reps 7]
 """
